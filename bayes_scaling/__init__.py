@@ -1,1 +1,42 @@
-"""bayes-scaling."""
+"""bayes-scaling: neural scaling laws as Bayesian models.
+
+Fit a law to a table of training runs with NUTS, then ask the posterior for extrapolated loss,
+compute-optimal allocations and budgets, each with a credible interval.
+
+Examples
+--------
+>>> import bayes_scaling as bs
+>>> runs = bs.datasets.chinchilla_like()
+>>> result = bs.fit(runs, law="chinchilla", seed=1)  # doctest: +SKIP
+>>> result.predict(N=70e9, D=1.4e12).scaling.summary()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from bayes_scaling import datasets
+from bayes_scaling.constants import CI
+from bayes_scaling.data import Runs, load_runs
+from bayes_scaling.errors import BayesScalingError
+from bayes_scaling.fit import ScalingFit, fit
+from bayes_scaling.laws import Law, get_law, list_laws
+from bayes_scaling.model import prior_predictive
+from bayes_scaling.priors import Prior
+from bayes_scaling.storage import load_fit as load
+from bayes_scaling.summaries import interval_table
+
+__all__ = [
+    "CI",
+    "BayesScalingError",
+    "Law",
+    "Prior",
+    "Runs",
+    "ScalingFit",
+    "datasets",
+    "fit",
+    "get_law",
+    "interval_table",
+    "list_laws",
+    "load",
+    "load_runs",
+    "prior_predictive",
+]
