@@ -31,4 +31,4 @@ else
     .tools/uv/bin/python -m pip install --quiet --disable-pip-version-check uv
   fi
 fi
-"$UV" sync --frozen --extra dev --python "$PYTHON" --quiet
+"$UV" sync --frozen --extra dev --extra dask --python "$PYTHON" --quiet

@@ -1,67 +1,25 @@
-"""The ``bayes-scaling`` command line. Heavy modules (PyMC, ArviZ) are imported inside commands.
-
-Errors caused by the user's input print one paragraph without a traceback and exit 1; a failed
-diagnostics gate under ``--strict`` exits 2.
-"""
+"""Core commands: ``fit``, ``summary``, ``predict``, ``laws`` and ``demo``."""
 
 from __future__ import annotations
 
-import functools
 import json
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from bayes_scaling.constants import CI
-from bayes_scaling.errors import BayesScalingError, DiagnosticsError
-
-app = typer.Typer(
-    name="bayes-scaling",
-    help="Fit neural scaling laws as Bayesian models and answer questions with credible intervals.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from bayes_scaling.cli.common import (
+    app,
+    echo_warnings,
+    err,
+    handle_errors,
+    interactive,
+    json_float,
+    null_status,
+    out,
+    quantities,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
-
-
-def handle_errors(command):
-    """Turn user errors into a message and an exit code (1; 2 for a strict diagnostics failure)."""
-
-    @functools.wraps(command)
-    def wrapper(*args, **kwargs):
-        try:
-            return command(*args, **kwargs)
-        except DiagnosticsError as e:
-            err.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
-            raise typer.Exit(2) from None
-        except BayesScalingError as e:
-            err.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _interactive(quiet: bool) -> bool:
-    return not quiet and sys.stderr.isatty()
-
-
-def _quantities(name: str, values: list[str] | None) -> list[float] | None:
-    from bayes_scaling.data import parse_quantity
-
-    if not values:
-        return None
-    parsed = []
-    for v in values:
-        try:
-            parsed.append(parse_quantity(v))
-        except ValueError:
-            raise BayesScalingError(f"--{name} {v!r} is not a number (e.g. 70B, 1.4e12)") from None
-    return parsed
+from bayes_scaling.constants import CI
 
 
 # ---------------------------------------------------------------------------------------- fit
@@ -112,14 +70,14 @@ def fit(
         table = load_runs(
             runs, columns=columns, flops_per_token=flops_per_token, drop_invalid=drop_invalid
         )
-    _echo_warnings(caught, quiet)
+    echo_warnings(caught, quiet)
     from bayes_scaling.fit import fit as run_fit
     from bayes_scaling.laws import Law
     from bayes_scaling.priors import parse_priors
 
     priors = parse_priors(prior or [])
     chosen = Law.from_formula(formula, priors=priors) if formula else law
-    status = err.status("compiling and sampling...") if _interactive(quiet) else _null()
+    status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_fit(
@@ -133,28 +91,11 @@ def fit(
             seed=seed,
             strict=strict,
         )
-    _echo_warnings(caught, quiet)
+    echo_warnings(caught, quiet)
     result.save(output, force=force)
     if not quiet:
         _print_summary(result, ci=CI)
         out.print(f"saved {output}")
-
-
-class _null:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-
-def _echo_warnings(caught, quiet: bool) -> None:
-    from bayes_scaling.diagnostics import DiagnosticsWarning
-
-    for w in caught:
-        if issubclass(w.category, DiagnosticsWarning) or not quiet:
-            if issubclass(w.category, (UserWarning, DiagnosticsWarning)):
-                err.print(f"[yellow]warning:[/] {w.message}", markup=True)
 
 
 def _print_summary(result, *, ci: float) -> None:
@@ -209,7 +150,9 @@ def summary(
         "ci": ci,
         "n_runs": result.runs.n_runs,
         "parameters": {
-            name: {k: _f(row[k]) for k in ("mean", "median", "lower", "upper", "sd", "r_hat")}
+            name: {
+                k: json_float(row[k]) for k in ("mean", "median", "lower", "upper", "sd", "r_hat")
+            }
             for name, row in table.iterrows()
         },
         "diagnostics": {
@@ -218,11 +161,6 @@ def summary(
         },
     }
     out.print_json(json.dumps(payload))
-
-
-def _f(x) -> float | None:
-    x = float(x)
-    return x if x == x and abs(x) != float("inf") else None
 
 
 # ---------------------------------------------------------------------------------------- predict
@@ -244,7 +182,7 @@ def predict(
     check_ci(ci)
     result = load_fit(fit_file)
     ds = result.predict(
-        N=_quantities("n", n), D=_quantities("d", d), C=_quantities("c", c), U=_quantities("u", u)
+        N=quantities("n", n), D=quantities("d", d), C=quantities("c", c), U=quantities("u", u)
     )
     inputs, points = _points(ds, ci=ci)
     if as_json:
@@ -334,7 +272,7 @@ def demo(
             f"{runs.n_runs} simulated runs from Epoch AI's Chinchilla refit "
             f"(truth {datasets.CHINCHILLA_TRUTH}) -> {output_dir / 'runs.csv'}"
         )
-    status = err.status("compiling and sampling...") if _interactive(quiet) else _null()
+    status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status:
         result = run_fit(runs, law="chinchilla", seed=seed)
     path = result.save(output_dir / "fit.nc", force=True)
@@ -344,8 +282,3 @@ def demo(
     inputs, points = _points(result.predict(N=[7e10, 4e11], D=[1.4e12, 8e12]), ci=CI)
     _print_points(points, inputs, CI)
     out.print(f"saved {path}")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    """Entry point of the ``bayes-scaling`` script."""
-    app()
