@@ -238,8 +238,8 @@ class Law:
         return copy.deepcopy(self.spec)
 
     def to_json(self) -> str:
-        """The spec as a JSON string."""
-        return json.dumps(self.spec, sort_keys=True)
+        """The spec as a JSON string (key order kept: parameters are in evaluation order)."""
+        return json.dumps(self.spec)
 
     def describe(self) -> str:
         """Multi-line description: formula, inputs, parameters with default priors, reference."""
