@@ -64,6 +64,8 @@ def parse_quantity(value: Any) -> float:
     if isinstance(value, int | float | np.number):
         return float(value)
     text = str(value).replace(",", "").replace("_", "")
+    if text.strip().lower() in ("inf", "+inf", "-inf", "infinity", "-infinity", "nan"):
+        return float(text)  # a number, rejected later as non-finite with its row named
     match = _QUANTITY.match(text)
     if not match:
         raise ValueError(f"{value!r} is not a number (e.g. 70M, 1.3B, 1.4e12)")
@@ -217,7 +219,7 @@ def _read_table(source: Any) -> tuple[pd.DataFrame, str]:
         elif suffix in (".tsv", ".tab"):
             table = pd.read_csv(path, sep="\t", dtype=str, keep_default_na=False)
         else:
-            table = pd.read_csv(path, sep=None, engine="python", dtype=str, keep_default_na=False)
+            table = _read_delimited(path)
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: the file is empty; it needs a header row and one row per run"
@@ -228,6 +230,15 @@ def _read_table(source: Any) -> tuple[pd.DataFrame, str]:
             "as CSV with a header row"
         ) from None
     return table, str(path)
+
+
+def _read_delimited(path: Path) -> pd.DataFrame:
+    """CSV with the delimiter sniffed from the header (comma, semicolon, tab or pipe)."""
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        header = handle.readline()
+    counts = {sep: header.count(sep) for sep in (",", ";", "\t", "|")}
+    sep = max(counts, key=counts.get) if any(counts.values()) else ","
+    return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
 
 
 def _match_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str) -> dict[str, str]:
