@@ -1,4 +1,4 @@
-"""Loading runs: aliases, unit suffixes, derived columns, round trips and every bad-input message."""
+"""Loading runs: aliases, unit suffixes, derived columns, round trips, bad-input messages."""
 
 from __future__ import annotations
 
