@@ -255,6 +255,7 @@ def demo(
         Path("bayes-scaling-demo")
     ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Fit the built-in Chinchilla-like data set, print the summary and a forecast.
@@ -274,7 +275,7 @@ def demo(
         )
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status:
-        result = run_fit(runs, law="chinchilla", seed=seed)
+        result = run_fit(runs, law="chinchilla", seed=seed, draws=draws)
     path = result.save(output_dir / "fit.nc", force=True)
     if quiet:
         return
