@@ -145,7 +145,8 @@ def test_custom_formula_fit(runs_csv, tmp_path):
     out = tmp_path / "custom.nc"
     result = invoke(
         "fit", runs_csv, "-o", out, "--formula", "E + A * C**(-alpha)",
-        "--prior", "E=HalfNormal(2)", "--prior", "A=LogNormal(8, 3)", "--prior", "alpha=Gamma(2, 8)",
+        "--prior", "E=HalfNormal(2)", "--prior", "A=LogNormal(8, 3)",
+        "--prior", "alpha=Gamma(2, 8)",
         *SMALL,
     )  # fmt: skip
     assert result.exit_code == 0, result.output
