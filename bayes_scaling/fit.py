@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,13 @@ from bayes_scaling.model import (
     plan_parameters,
     references,
     user_values,
+)
+from bayes_scaling.pooling import (
+    PoolingSpec,
+    group_posterior,
+    plan_pooling,
+    pooled_names,
+    sampled_var_names,
 )
 from bayes_scaling.priors import Prior, parse_priors
 
@@ -61,6 +68,10 @@ class ScalingFit:
     settings : dict
         Sampler settings, seed, adaptation used and timings.
     diagnostics : Diagnostics
+    plans : tuple of ParameterPlan
+        How each parameter entered the model (derived from law, priors and likelihood if empty).
+    pooling : PoolingSpec or None
+        Which parameters vary by group, for a hierarchical fit (see :mod:`bayes_scaling.pooling`).
     """
 
     tree: xr.DataTree
@@ -72,6 +83,7 @@ class ScalingFit:
     settings: dict[str, Any]
     diagnostics: diag.Diagnostics
     plans: tuple[ParameterPlan, ...] = field(default=())
+    pooling: PoolingSpec | None = None
 
     def __post_init__(self) -> None:
         if not self.plans:
@@ -96,11 +108,19 @@ class ScalingFit:
     def summary(self, *, ci: float = CI) -> pd.DataFrame:
         """Parameters in user units: mean, sd, median, central ``ci`` interval, R-hat, ESS.
 
-        Fixed parameters show their value with zero width and no convergence statistics.
+        Fixed parameters show their value with zero width and no convergence statistics. A pooled
+        fit adds the population sd of each varying parameter (``<sampled>_sd``, link scale) and
+        one row per group (``<name>[label]``); the plain names hold the population values.
         """
         from bayes_scaling.summaries import parameter_table
 
-        return parameter_table(self.parameters(), ci=ci)
+        table = parameter_table(self.parameters(), ci=ci)
+        if self.pooling is not None:
+            from bayes_scaling.pooling import group_table
+
+            table = pd.concat([table, group_table(self, ci=ci)])
+            table.attrs["ci"] = ci
+        return table
 
     def predict(
         self,
@@ -110,14 +130,16 @@ class ScalingFit:
         C: Any = None,
         U: Any = None,
         seed: int | None = None,
+        group: str | None = None,
     ) -> xr.Dataset:
         """Expected loss ``mu`` and predicted observed loss ``y`` at new points.
 
-        See :func:`bayes_scaling.predict.predict`.
+        See :func:`bayes_scaling.predict.predict`; for a pooled fit ``group`` names the group
+        (None: a new, unseen group drawn from the population).
         """
         from bayes_scaling.predict import predict
 
-        return predict(self, N=N, D=D, C=C, U=U, seed=seed)
+        return predict(self, N=N, D=D, C=C, U=U, seed=seed, group=group)
 
     def log_likelihood(self) -> xr.Dataset:
         """Pointwise log-likelihood of each run (dims chain, draw, run), for LOO."""
@@ -147,7 +169,7 @@ class ScalingFit:
         )
 
 
-def _compiled_model(law, runs, plans, priors, likelihood, refs):
+def _compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
     """A nutpie-compiled model, re-used (with new data) when only the data change."""
     import nutpie
 
@@ -156,12 +178,13 @@ def _compiled_model(law, runs, plans, priors, likelihood, refs):
         tuple((p.name, str(p.prior), p.scaled) for p in plans),
         likelihood,
         tuple(sorted(refs)),
+        pooling.cache_key() if pooling is not None else None,
     )
-    data = model_data(law, runs, refs)
+    data = model_data(law, runs, refs, pooling)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
         return _COMPILED[key].with_data(**data), True
-    model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs)
+    model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling)
     compiled = nutpie.compile_pymc_model(model)
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:
@@ -209,6 +232,8 @@ def fit(
     strict: bool = False,
     thresholds: Mapping[str, float] | None = None,
     progress: bool = False,
+    vary: str | Sequence[str] | None = None,
+    centered: bool | str | Mapping[str, bool | str] = "auto",
 ) -> ScalingFit:
     """Fit a scaling law to training runs with NUTS.
 
@@ -237,6 +262,13 @@ def fit(
         Overrides of :data:`bayes_scaling.diagnostics.THRESHOLDS`.
     progress : bool
         Show nutpie's progress bar.
+    vary : str or sequence of str, optional
+        Law parameters that vary by the runs' ``group`` column (e.g. ``("E", "A")`` or
+        ``"E,A"``), partially pooled around population values; the others are shared. See
+        :mod:`bayes_scaling.pooling`.
+    centered : bool, "auto" or mapping
+        Centred or non-centred parameterisation of the varying parameters, for all or per
+        parameter; ``"auto"`` decides by how well the groups identify them.
 
     Returns
     -------
@@ -260,6 +292,7 @@ def fit(
     user_priors = parse_priors(priors)
     plans = plan_parameters(law, user_priors, likelihood=likelihood)
     check_runs(law, runs, plans)
+    pooling = plan_pooling(law, runs, plans, vary=vary, centered=centered)
     refs = references(law, runs)
     if seed is None:
         seed = int(np.random.SeedSequence().entropy % (2**31))
@@ -273,7 +306,7 @@ def fit(
         "target_accept": float(target_accept),
     }
     t0 = time.perf_counter()
-    compiled, reused = _compiled_model(law, runs, plans, user_priors, likelihood, refs)
+    compiled, reused = _compiled_model(law, runs, plans, user_priors, likelihood, refs, pooling)
     t1 = time.perf_counter()
     tree = _sample(compiled, settings=settings, adaptation=adaptation, seed=seed, progress=progress)
     used, tried = adaptation, [adaptation]
@@ -292,7 +325,10 @@ def fit(
         sample_seconds=round(t2 - t1, 3),
     )
     sampled_names = [p.sampled_name for p in plans if not p.prior.is_fixed]
-    tree = assemble_tree(tree, law=law, runs=runs, plans=plans, refs=refs)
+    if pooling is not None:
+        sampled_names += sampled_var_names(plans, pooling)
+        settings["pooling_reason"] = pooling.reason
+    tree = assemble_tree(tree, law=law, runs=runs, plans=plans, refs=refs, pooling=pooling)
     diagnostics = diag.compute(tree, var_names=sampled_names, thresholds=thresholds)
     diag.gate(diagnostics, strict=strict)
     return ScalingFit(
@@ -305,17 +341,26 @@ def fit(
         settings=settings,
         diagnostics=diagnostics,
         plans=plans,
+        pooling=pooling,
     )
 
 
-def assemble_tree(sampled_tree, *, law: Law, runs: Runs, plans, refs) -> xr.DataTree:
-    """The fit's DataTree: user-unit parameters added to the posterior, runs and observations."""
+def assemble_tree(
+    sampled_tree, *, law: Law, runs: Runs, plans, refs, pooling: PoolingSpec | None = None
+) -> xr.DataTree:
+    """The fit's DataTree: user-unit parameters added to the posterior, runs and observations.
+
+    For a pooled fit the law's parameter names hold the population values, ``<name>_group`` the
+    per-group values (dim ``group``) and ``<sampled>_sd`` the population sds.
+    """
     post = sampled_tree["posterior"].to_dataset()
     shape = (post.sizes["chain"], post.sizes["draw"])
     sampled = {}
     for plan in plans:
         if plan.prior.is_fixed:
             sampled[plan.sampled_name] = np.full(shape, float(plan.prior.params[0]))
+        elif pooling is not None and plan.name in pooling.vary:
+            sampled[plan.sampled_name] = post[pooled_names(plan)["pop"]].values
         else:
             sampled[plan.sampled_name] = post[plan.sampled_name].values
     values = user_values(law, plans, sampled, refs)
@@ -327,7 +372,16 @@ def assemble_tree(sampled_tree, *, law: Law, runs: Runs, plans, refs) -> xr.Data
     for plan in plans:
         if plan.scaled:
             variables[plan.sampled_name] = (dims, np.asarray(sampled[plan.sampled_name], float))
-    posterior = xr.Dataset(variables, coords={"chain": post["chain"], "draw": post["draw"]})
+    coords = {"chain": post["chain"], "draw": post["draw"]}
+    if pooling is not None:
+        coords["group"] = list(pooling.groups)
+        variables.update(group_posterior(post, law=law, plans=plans, spec=pooling, refs=refs))
+        for plan in plans:
+            if plan.name in pooling.vary:
+                names = pooled_names(plan)
+                key = "link" if pooling.centered[plan.name] else "z"
+                variables[names[key]] = (("chain", "draw", "group"), post[names[key]].values)
+    posterior = xr.Dataset(variables, coords=coords)
     for p in law.parameters:
         posterior[p.name].attrs["description"] = p.description
     posterior.attrs = dict(post.attrs)

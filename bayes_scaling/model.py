@@ -18,6 +18,7 @@ from bayes_scaling.data import Runs
 from bayes_scaling.errors import DataError, PriorError
 from bayes_scaling.formula import Formula
 from bayes_scaling.laws import LOSS_REFERENCE, Law
+from bayes_scaling.pooling import GROUP_INDEX, PoolingSpec, group_tensor
 from bayes_scaling.priors import Prior, parse_priors
 
 #: Likelihood families on log(loss).
@@ -157,11 +158,13 @@ def build_model(
     priors: Mapping[str, Any] | None = None,
     likelihood: str = "student_t",
     refs: Mapping[str, float] | None = None,
+    pooling: PoolingSpec | None = None,
 ):
     """PyMC model of ``law`` fitted to ``runs``.
 
     Inputs, the observed log-loss and the reference values are ``pm.Data`` containers (see
-    :func:`model_data`), so a compiled model can be reused with new runs.
+    :func:`model_data`), so a compiled model can be reused with new runs. With ``pooling``, the
+    parameters it names vary by group (see :mod:`bayes_scaling.pooling`).
 
     Returns
     -------
@@ -173,14 +176,21 @@ def build_model(
     plans = plan_parameters(law, priors, likelihood=likelihood)
     check_runs(law, runs, plans)
     refs = dict(refs) if refs is not None else references(law, runs)
-    with pm.Model(coords={"run": np.arange(runs.n_runs)}) as model:
+    coords = {"run": np.arange(runs.n_runs)}
+    if pooling is not None:
+        coords["group"] = list(pooling.groups)
+    with pm.Model(coords=coords) as model:
         data = {col: pm.Data(col, runs.column(col), dims="run") for col in law.inputs}
         observed = pm.Data(OBSERVED + "_data", np.log(runs.column("loss")), dims="run")
         ref_data = {name: pm.Data(f"ref_{name}", value) for name, value in refs.items()}
+        if pooling is not None:
+            index = pm.Data(GROUP_INDEX, pooling.index(runs.column("group")), dims="run")
         sampled = {}
         for plan in plans:
             if plan.prior.is_fixed:
                 sampled[plan.sampled_name] = pt.constant(float(plan.prior.params[0]))
+            elif pooling is not None and plan.name in pooling.vary:
+                sampled[plan.sampled_name] = group_tensor(plan, pooling)[index]
             else:
                 sampled[plan.sampled_name] = plan.prior.to_pymc(plan.sampled_name)
         params = user_values(law, plans, sampled, ref_data, backend="pytensor")
@@ -200,9 +210,13 @@ def build_model(
     return model
 
 
-def model_data(law: Law, runs: Runs, refs: Mapping[str, float]) -> dict[str, np.ndarray]:
+def model_data(
+    law: Law, runs: Runs, refs: Mapping[str, float], pooling: PoolingSpec | None = None
+) -> dict[str, np.ndarray]:
     """Values of every ``pm.Data`` container of :func:`build_model` for these runs."""
     values = {col: runs.column(col) for col in law.inputs}
+    if pooling is not None:
+        values[GROUP_INDEX] = pooling.index(runs.column("group"))
     values[OBSERVED + "_data"] = np.log(runs.column("loss"))
     values.update({f"ref_{name}": np.asarray(value) for name, value in refs.items()})
     return values

@@ -74,8 +74,21 @@ def complete_inputs(
     return values
 
 
-def law_draws(fit: ScalingFit) -> dict[str, np.ndarray]:
-    """Law parameters as arrays of shape (chain, draw, 1), ready to broadcast over points."""
+def law_draws(fit: ScalingFit, group: str | None = None) -> dict[str, np.ndarray]:
+    """Law parameters as arrays of shape (chain, draw, 1), ready to broadcast over points.
+
+    For a pooled fit, ``group`` picks one group's values; None draws a new, unseen group from the
+    population (see :func:`bayes_scaling.pooling.pooled_law_draws`).
+    """
+    if getattr(fit, "pooling", None) is not None:
+        from bayes_scaling.pooling import pooled_law_draws
+
+        return pooled_law_draws(fit, group)
+    if group is not None:
+        raise QuestionError(
+            f"group={group!r} was given but the fit is not pooled by group; refit with a group "
+            "column and vary= (CLI --group-col, --vary), or drop the group"
+        )
     post = fit.posterior
     return {p: post[p].values[..., None] for p in fit.law.param_names}
 
@@ -96,6 +109,7 @@ def predict(
     C: Any = None,
     U: Any = None,
     seed: int | None = None,
+    group: str | None = None,
 ) -> xr.Dataset:
     """Posterior of the loss at new points.
 
@@ -107,6 +121,9 @@ def predict(
         FLOPs-per-token rule. Scalars broadcast against sequences.
     seed : int, optional
         Seed of the noise draws of ``y`` (default: derived from the fit's seed).
+    group : str, optional
+        For a pooled fit: the group to predict for; None predicts for a new, unseen group
+        (population predictive). Must be None for an unpooled fit.
 
     Returns
     -------
@@ -123,7 +140,7 @@ def predict(
     inputs = complete_inputs(
         law.inputs, flops_per_token=fit.runs.flops_per_token, N=N, D=D, C=C, U=U
     )
-    mu = law.evaluate(law_draws(fit), {c: inputs[c][None, None, :] for c in law.inputs})
+    mu = law.evaluate(law_draws(fit, group), {c: inputs[c][None, None, :] for c in law.inputs})
     if seed is None:
         seed = int(fit.settings.get("seed", 0)) + 1
     rng = np.random.default_rng(seed)
@@ -138,6 +155,8 @@ def predict(
         coords={"chain": fit.posterior["chain"], "draw": fit.posterior["draw"], **coords},
     )
     ds.attrs.update(law=law.name, question="predict")
+    if getattr(fit, "pooling", None) is not None:
+        ds.attrs["group"] = "<new group>" if group is None else str(group)
     return ds
 
 
@@ -147,7 +166,12 @@ def pointwise_log_likelihood(fit: ScalingFit) -> xr.Dataset:
 
     law = fit.law
     inputs = {c: fit.runs.column(c)[None, None, :] for c in law.inputs}
-    log_mu = np.log(law.evaluate(law_draws(fit), inputs))
+    if getattr(fit, "pooling", None) is not None:
+        from bayes_scaling.pooling import run_law_draws
+
+        log_mu = np.log(law.evaluate(run_law_draws(fit), inputs))
+    else:
+        log_mu = np.log(law.evaluate(law_draws(fit), inputs))
     observed = np.log(fit.runs.column("loss"))[None, None, :]
     sigma = fit.posterior["sigma"].values[..., None]
     if fit.likelihood == "student_t":

@@ -80,6 +80,8 @@ def save_fit(fit: ScalingFit, path: str | os.PathLike, *, force: bool = False) -
         "settings": json.dumps(fit.settings),
         "diagnostics": fit.diagnostics.to_json(),
     }
+    if fit.pooling is not None:
+        tree.attrs["pooling"] = json.dumps(fit.pooling.to_dict())
     return atomic_write(path, lambda tmp: tree.to_netcdf(tmp, engine="netcdf4"))
 
 
@@ -124,6 +126,11 @@ def load_fit(path: str | os.PathLike) -> ScalingFit:
         runs = Runs.from_xarray(tree["constant_data"].to_dataset())
         priors = {k: Prior.from_dict(v) for k, v in meta["priors"].items()}
         diagnostics = Diagnostics.from_dict(meta["diagnostics"])
+        pooling = None
+        if "pooling" in attrs:
+            from bayes_scaling.pooling import PoolingSpec
+
+            pooling = PoolingSpec.from_dict(json.loads(attrs["pooling"]))
     except (BayesScalingError, ValueError, KeyError, TypeError) as err:
         raise FitFileError(f"{path}: the fit's metadata is damaged ({err}); refit") from None
     tree.attrs = {}
@@ -136,4 +143,5 @@ def load_fit(path: str | os.PathLike) -> ScalingFit:
         refs={k: float(v) for k, v in meta["refs"].items()},
         settings=meta["settings"],
         diagnostics=diagnostics,
+        pooling=pooling,
     )

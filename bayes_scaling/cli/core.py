@@ -39,6 +39,15 @@ def fit(
     c_col: Annotated[str | None, typer.Option(help="Column holding C (training FLOPs).")] = None,
     u_col: Annotated[str | None, typer.Option(help="Column holding U (unique tokens).")] = None,
     loss_col: Annotated[str | None, typer.Option(help="Column holding the loss.")] = None,
+    group_col: Annotated[
+        str | None, typer.Option(help="Column holding the group label (for --vary).")
+    ] = None,
+    vary: Annotated[
+        str | None, typer.Option(help="Parameters that vary by group, e.g. E,A,alpha.")
+    ] = None,
+    centered: Annotated[
+        str, typer.Option(help="Group parameterisation: auto, centered or noncentered.")
+    ] = "auto",
     flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
     prior: Annotated[
         list[str] | None, typer.Option(help="Prior override NAME=SPEC, e.g. alpha='Beta(2, 5)'.")
@@ -62,7 +71,14 @@ def fit(
     check_output(output, force=force)
     columns = {
         k: v
-        for k, v in {"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col}.items()
+        for k, v in {
+            "N": n_col,
+            "D": d_col,
+            "C": c_col,
+            "U": u_col,
+            "loss": loss_col,
+            "group": group_col,
+        }.items()
         if v
     }
     with warnings.catch_warnings(record=True) as caught:
@@ -90,6 +106,7 @@ def fit(
             chains=chains,
             seed=seed,
             strict=strict,
+            **_pooling_options(vary, centered),
         )
     echo_warnings(caught, quiet)
     result.save(output, force=force)
@@ -99,6 +116,7 @@ def fit(
 
 
 def _print_summary(result, *, ci: float) -> None:
+    from rich.markup import escape
     from rich.table import Table
 
     from bayes_scaling.formatting import number
@@ -111,7 +129,7 @@ def _print_summary(result, *, ci: float) -> None:
         table.add_column(col, justify="left" if col == "parameter" else "right")
     for name, row in result.summary(ci=ci).iterrows():
         table.add_row(
-            name,
+            escape(name),
             number(row["median"]),
             number(row["lower"]),
             number(row["upper"]),
@@ -126,6 +144,25 @@ def _print_summary(result, *, ci: float) -> None:
         f"{d.min_ess_bulk:.0f}, tail {d.min_ess_tail:.0f}, {d.divergences} divergences)",
         markup=True,
     )
+
+
+def _pooling_options(vary: str | None, centered: str) -> dict:
+    """fit() keywords of --vary/--centered (none for an unpooled fit, so fit's defaults hold)."""
+    from bayes_scaling.errors import BayesScalingError
+
+    choices = {"auto": "auto", "centered": True, "noncentered": False}
+    if centered not in choices:
+        raise BayesScalingError(f"--centered must be one of {', '.join(choices)}, not {centered!r}")
+    return {"vary": vary, "centered": choices[centered]} if vary else {}
+
+
+def _groups_payload(result, *, ci: float) -> dict:
+    """Summary JSON of a pooled fit: per-group intervals under ``groups``."""
+    if getattr(result, "pooling", None) is None:
+        return {}
+    from bayes_scaling.pooling import groups_json
+
+    return {"vary": list(result.pooling.vary), "groups": groups_json(result, ci=ci)}
 
 
 # ---------------------------------------------------------------------------------------- summary
@@ -155,6 +192,7 @@ def summary(
             }
             for name, row in table.iterrows()
         },
+        **_groups_payload(result, ci=ci),
         "diagnostics": {
             k: d[k]
             for k in ("ok", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi")
@@ -172,6 +210,9 @@ def predict(
     d: Annotated[list[str] | None, typer.Option("--d", help="Tokens D (repeatable).")] = None,
     c: Annotated[list[str] | None, typer.Option("--c", help="FLOPs C (repeatable).")] = None,
     u: Annotated[list[str] | None, typer.Option("--u", help="Unique tokens U.")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Group of a pooled fit (default: a new, unseen group).")
+    ] = None,
     ci: Annotated[float, typer.Option(help="Probability of the central interval.")] = CI,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
@@ -182,7 +223,11 @@ def predict(
     check_ci(ci)
     result = load_fit(fit_file)
     ds = result.predict(
-        N=quantities("n", n), D=quantities("d", d), C=quantities("c", c), U=quantities("u", u)
+        N=quantities("n", n),
+        D=quantities("d", d),
+        C=quantities("c", c),
+        U=quantities("u", u),
+        **({"group": group} if group is not None else {}),
     )
     inputs, points = _points(ds, ci=ci)
     if as_json:
