@@ -11,14 +11,15 @@ demo: setup
 	$(VENV)/bayes-scaling demo
 
 test: setup
-	$(VENV)/python -m pytest $(PYTEST_ARGS)
+	@$(VENV)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "error: pytest collected no tests" >&2; fi; exit $$rc
 
 test-fast: setup
 	$(VENV)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/ruff check bayes_scaling tests benchmarks notebooks
-	$(VENV)/ruff format --check bayes_scaling tests benchmarks notebooks
+	$(VENV)/ruff check bayes_scaling tests benchmarks notebooks scripts
+	$(VENV)/ruff format --check bayes_scaling tests benchmarks notebooks scripts
 
 format: setup
 	$(VENV)/ruff format bayes_scaling tests benchmarks notebooks
