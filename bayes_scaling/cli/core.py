@@ -305,7 +305,7 @@ def demo(
 ) -> None:
     """Fit the built-in Chinchilla-like data set, print the summary and a forecast.
 
-    Writes (and overwrites) runs.csv and fit.nc in the output folder.
+    Writes (and overwrites) runs.csv, fit.nc and report.html in the output folder.
     """
     from bayes_scaling import datasets
     from bayes_scaling.fit import fit as run_fit
@@ -322,9 +322,15 @@ def demo(
     with status:
         result = run_fit(runs, law="chinchilla", seed=seed, draws=draws)
     path = result.save(output_dir / "fit.nc", force=True)
+    from bayes_scaling.cli.report import write_demo_report
+
+    status = err.status("writing the report...") if interactive(quiet) else null_status()
+    with status:
+        report_path = write_demo_report(result, output_dir / "report.html")
     if quiet:
         return
     _print_summary(result, ci=CI)
     inputs, points = _points(result.predict(N=[7e10, 4e11], D=[1.4e12, 8e12]), ci=CI)
     _print_points(points, inputs, CI)
     out.print(f"saved {path}")
+    out.print(f"report: {report_path}")
