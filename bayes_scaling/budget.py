@@ -366,8 +366,9 @@ def compute_at_probability(
     U = None if unique_tokens is None else float(unique_tokens)
     N_draws, _, _, _ = allocate(law, params_of(fit), np.where(finite, C_p, 1.0), k=k, U=U)
     N_draws = np.where(finite, np.broadcast_to(N_draws, needed.shape + p.shape), np.nan)
-    N_med = np.nanmedian(N_draws, axis=(0, 1)) if finite.any() else np.full(p.shape, np.nan)
-    N_med = np.where(finite, N_med, np.nan)
+    N_med = np.full(p.shape, np.nan)
+    if finite.any():
+        N_med[finite] = np.nanmedian(N_draws[..., finite], axis=(0, 1))
     D_med = C_p / (k * N_med)
     reach = float(np.isfinite(needed).mean())
     ok = sorted_draws[np.isfinite(sorted_draws)]

@@ -36,8 +36,10 @@ if TYPE_CHECKING:
     from bayes_scaling.fit import ScalingFit
 
 RISKS = ("mean", "var", "cvar")
-#: Draws used by the coarse search of the risk-optimal N (all draws are used to refine it).
+#: Draws used by the coarse search of the risk-optimal N (all draws are used to refine it)
+#: when draws x budgets exceed FULL_SEARCH_SIZE; smaller problems search with every draw.
 COARSE_DRAWS = 512
+FULL_SEARCH_SIZE = 200_000
 
 
 def risk_measure(loss: np.ndarray, *, risk: str, level: float) -> np.ndarray:
@@ -81,7 +83,7 @@ def _risk_argmin(law, flat, C, k, U, lo, hi, *, risk, level):
             loss_on_budget(law, params, C, x[None, :], k=k, U=U), risk=risk, level=level
         )
 
-    if n > COARSE_DRAWS:
+    if n > COARSE_DRAWS and n * np.size(lo) > FULL_SEARCH_SIZE:
         idx = np.unique(np.linspace(0, n - 1, COARSE_DRAWS).astype(int))
         coarse = {p: v[idx] for p, v in flat.items()}
         x0, _ = minimize_bracketed(objective(coarse), lo, hi, width=0.01, polish=1)
@@ -151,6 +153,11 @@ def risk_optimal_allocation(
     loss_mean = loss_on_budget(law, params, C[None, None, :], x_mean[None, None, :], k=k, U=U)
     if risk != "mean":
         value_mean = risk_measure(loss_mean.reshape(-1, C.size), risk=risk, level=level)
+        # a tail measure is only piecewise smooth: never return worse than the mean optimum
+        worse = value_mean < value
+        x = np.where(worse, x_mean, x)
+        value = np.where(worse, value_mean, value)
+        loss = np.where(worse, loss_mean, loss)
     N, N_mean = np.exp(x), np.exp(x_mean)
     D = C / (k * N)
     dims = ("chain", "draw", "compute")
