@@ -43,12 +43,19 @@ def report(
     """Write a shareable HTML report of a fit: headline answers, diagnostics, figures, data."""
     from bayes_scaling.cli.common import quantities
     from bayes_scaling.report import build_report, print_pdf
+    from bayes_scaling.report.pdf import CHROMIUM_NAMES, ChromiumMissingError, find_chromium
     from bayes_scaling.storage import check_output, load_fit
 
     check_output(output, force=force)
     pdf_path = output.with_suffix(".pdf")
     if pdf:
         check_output(pdf_path, force=force)
+        if find_chromium() is None:
+            raise ChromiumMissingError(
+                "--pdf needs headless Chromium, which is not installed (tried "
+                f"{', '.join(CHROMIUM_NAMES)} on PATH); install it (e.g. apt-get install "
+                "chromium) or drop --pdf and print the HTML from a browser"
+            )
     result = load_fit(fit_file)
     status = err.status("building the report...") if interactive(quiet) else null_status()
     with status:
