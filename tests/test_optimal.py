@@ -190,3 +190,28 @@ def test_bad_options_are_refused(chin):
         opt.frontier(chin, compute_min=1e22, compute_max=1e21)
     with pytest.raises(QuestionError, match="exactly one"):
         opt.fixed_size_loss(chin, compute=1e21, N=1e9, D=1e10)
+
+
+# ------------------------------------------------------------------------------- real data
+@pytest.fixture(scope="module")
+def epoch_fit(epoch_csv):
+    import warnings
+
+    import bayes_scaling as bs
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return bs.fit(
+            bs.load_runs(epoch_csv), law="chinchilla", draws=500, tune=500, chains=2, seed=2
+        )
+
+
+@pytest.mark.model
+def test_epoch_chinchilla_tokens_per_param_interval_contains_18_4(epoch_fit):
+    """Epoch AI's point estimates imply 18.4 tokens per parameter at C = 5.76e23."""
+    ds = opt.optimal_allocation(epoch_fit, compute=5.76e23)
+    row = ds.scaling.summary(ci=0.9).set_index("variable").loc["tokens_per_param"]
+    assert row["lower"] <= 18.4 <= row["upper"]
+    assert 8 < row["lower"] and row["upper"] < 40  # an informative interval, not a vague one
+    exps = opt.allocation_exponents(epoch_fit).scaling.summary(ci=0.9).set_index("variable")
+    assert 0.4 < exps.loc["a", "median"] < 0.6  # Chinchilla's 0.46-0.50 neighbourhood
