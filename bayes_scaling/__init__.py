@@ -14,12 +14,20 @@ Examples
 from __future__ import annotations
 
 from bayes_scaling import datasets
+from bayes_scaling.budget import (
+    CostModel,
+    compute_at_probability,
+    compute_for_target,
+    prob_below_target,
+    risk_optimal_allocation,
+)
 from bayes_scaling.constants import CI
 from bayes_scaling.data import Runs, load_runs
 from bayes_scaling.errors import BayesScalingError
 from bayes_scaling.fit import ScalingFit, fit
 from bayes_scaling.laws import Law, get_law, list_laws
 from bayes_scaling.model import prior_predictive
+from bayes_scaling.optimal import frontier, optimal_allocation
 from bayes_scaling.priors import Prior
 from bayes_scaling.storage import load_fit as load
 from bayes_scaling.summaries import interval_table
@@ -27,16 +35,23 @@ from bayes_scaling.summaries import interval_table
 __all__ = [
     "CI",
     "BayesScalingError",
+    "CostModel",
     "Law",
     "Prior",
     "Runs",
     "ScalingFit",
+    "compute_at_probability",
+    "compute_for_target",
     "datasets",
     "fit",
+    "frontier",
     "get_law",
     "interval_table",
     "list_laws",
     "load",
     "load_runs",
+    "optimal_allocation",
     "prior_predictive",
+    "prob_below_target",
+    "risk_optimal_allocation",
 ]

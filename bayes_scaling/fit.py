@@ -141,6 +141,24 @@ class ScalingFit:
 
         return predict(self, N=N, D=D, C=C, U=U, seed=seed, group=group)
 
+    def optimal(self, *, compute: Any, method: str = "auto") -> xr.Dataset:
+        """Compute-optimal N, D, tokens per parameter and loss per draw at each budget.
+
+        See :func:`bayes_scaling.optimal.optimal_allocation`.
+        """
+        from bayes_scaling.optimal import optimal_allocation
+
+        return optimal_allocation(self, compute=compute, method=method)
+
+    def budget(self, *, target: float, probability: Any = 0.9) -> xr.Dataset:
+        """Compute at which P(expected loss <= target) reaches ``probability``, with N and D.
+
+        See :func:`bayes_scaling.budget.compute_at_probability`.
+        """
+        from bayes_scaling.budget import compute_at_probability
+
+        return compute_at_probability(self, target=target, probability=probability)
+
     def log_likelihood(self) -> xr.Dataset:
         """Pointwise log-likelihood of each run (dims chain, draw, run), for LOO."""
         from bayes_scaling.predict import pointwise_log_likelihood
