@@ -126,14 +126,11 @@ def test_mean_optimum_minimises_the_mean():
 def test_single_point_posterior_all_risks_agree(point):
     C = [1e21, 1e24]
     closed = opt.optimal_allocation(point, compute=C)["N_opt"].values[0, 0]
-    results = [bud.risk_optimal_allocation(point, compute=C, risk=r)["N_opt"] for r in bud_risks()]
+    risks = ("mean", "var", "cvar")
+    results = [bud.risk_optimal_allocation(point, compute=C, risk=r)["N_opt"] for r in risks]
     for ds in results:
         np.testing.assert_allclose(ds.values, results[0].values, rtol=1e-12)
         np.testing.assert_allclose(ds.values, closed, rtol=1e-4)
-
-
-def bud_risks():
-    return ("mean", "var", "cvar")
 
 
 # ------------------------------------------------------------------------------- inference
