@@ -250,6 +250,7 @@ def fit(
     strict: bool = False,
     thresholds: Mapping[str, float] | None = None,
     progress: bool = False,
+    discrepancy: str | None = None,
     vary: str | Sequence[str] | None = None,
     centered: bool | str | Mapping[str, bool | str] = "auto",
 ) -> ScalingFit:
@@ -287,6 +288,10 @@ def fit(
     centered : bool, "auto" or mapping
         Centred or non-centred parameterisation of the varying parameters, for all or per
         parameter; ``"auto"`` decides by how well the groups identify them.
+    discrepancy : {"lfo", None}
+        Extrapolation discrepancy added to the predictive ``y`` (never to ``mu``): ``"lfo"``
+        learns its scale by leave-future-out within the runs (one extra, smaller fit); see
+        :mod:`bayes_scaling.discrepancy`. None: parameter uncertainty and noise only.
 
     Returns
     -------
@@ -349,7 +354,7 @@ def fit(
     tree = assemble_tree(tree, law=law, runs=runs, plans=plans, refs=refs, pooling=pooling)
     diagnostics = diag.compute(tree, var_names=sampled_names, thresholds=thresholds)
     diag.gate(diagnostics, strict=strict)
-    return ScalingFit(
+    result = ScalingFit(
         tree=tree,
         law=law,
         runs=runs,
@@ -361,6 +366,28 @@ def fit(
         plans=plans,
         pooling=pooling,
     )
+    if discrepancy is None:
+        return result
+    from bayes_scaling.discrepancy import add_discrepancy
+
+    def refit(inner: Runs) -> ScalingFit:
+        return fit(
+            inner,
+            law=law,
+            priors=user_priors,
+            likelihood=likelihood,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            target_accept=target_accept,
+            adaptation=adaptation,
+            cores=cores,
+            retry_divergent=retry_divergent,
+            thresholds=thresholds,
+        )
+
+    return add_discrepancy(result, refit=refit, method=discrepancy)
 
 
 def assemble_tree(

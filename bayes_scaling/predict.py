@@ -128,8 +128,10 @@ def predict(
     Returns
     -------
     xr.Dataset
-        ``mu`` (expected loss, the law's curve) and ``y`` (predicted observed loss, with noise),
-        dims ``chain``, ``draw``, ``point``; coordinates N, D, C, U on ``point``.
+        ``mu`` (expected loss, the law's curve) and ``y`` (predicted observed loss, with noise
+        and, when the fit has one, the extrapolation discrepancy of
+        :mod:`bayes_scaling.discrepancy`; ``mu`` never includes it), dims ``chain``, ``draw``,
+        ``point``; coordinates N, D, C, U on ``point``.
         ``.scaling.summary(ci=0.9)`` gives the tidy table.
 
     Examples
@@ -145,6 +147,11 @@ def predict(
         seed = int(fit.settings.get("seed", 0)) + 1
     rng = np.random.default_rng(seed)
     y = mu * np.exp(_noise(fit, mu.shape, rng))
+    from bayes_scaling.discrepancy import extrapolation_noise
+
+    delta = extrapolation_noise(fit, inputs, mu.shape, rng)
+    if delta is not None:
+        y = y * np.exp(delta)
     dims = ("chain", "draw", "point")
     coords = {name: ("point", arr) for name, arr in inputs.items()}
     ds = xr.Dataset(

@@ -1,0 +1,229 @@
+"""Extrapolation discrepancy: predictive uncertainty that grows beyond the fitted range.
+
+A scaling law is only approximately right, so the error of an extrapolation is larger than its
+parameter uncertainty and run-to-run noise, and grows with the distance from the runs it was
+fitted to. This module adds that error to the predictive side only:
+
+    log y = log mu + noise + delta,        delta ~ Normal(0, (tau * d)^2),
+
+where ``mu`` is the law's curve (unchanged: the discrepancy never enters ``mu``), ``noise`` the
+fitted run-to-run noise, and ``d`` the **extrapolation distance** of the new point, in e-folds
+beyond the training range: ``d = max_k max(0, log(x_k / max_train(x_k)))`` over the law's inputs
+and compute ``C`` (when the runs have it). Inside the training range ``d = 0``, so fitted runs and
+interpolations are unaffected.
+
+``tau`` (relative error of the loss per e-fold of extrapolation) is learned from the user's own
+runs by **leave-future-out within the training set**: the law is refitted on the training runs
+below the 80% quantile of compute (or of the law's single input), the held-out upper runs are
+predicted, and the posterior of ``tau`` is computed on a grid from the residuals,
+``r_i ~ Normal(0, s_i^2 + tau^2 d_i^2)``, where ``s_i`` is the robust spread of the inner
+predictive of log(loss) and ``d_i`` the inner extrapolation distance. The prior is
+``tau ~ HalfNormal(0.05)``: weakly informative, since published extrapolations of language-model
+loss are typically off by a few percent over one to two decades of compute (e.g. Hoffmann et al.
+2022 vs Besiroglu et al. 2024, arXiv:2404.10102), i.e. ``tau`` of order 0.01. Each posterior draw
+gets its own ``tau`` draw (stored as the posterior variable ``discrepancy_tau``), so uncertainty
+about ``tau`` widens the tails of ``y``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:
+    from bayes_scaling.data import Runs
+    from bayes_scaling.fit import ScalingFit
+
+#: Posterior variable holding the per-draw discrepancy scale.
+VARIABLE = "discrepancy_tau"
+#: Methods accepted by ``fit(..., discrepancy=)``.
+METHODS = ("lfo",)
+#: Scale of the half-normal prior of tau (relative loss error per e-fold of extrapolation).
+TAU_PRIOR_SCALE = 0.05
+#: Fraction of the training runs held out by the inner leave-future-out fit.
+INNER_HOLDOUT = 0.2
+_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 400)])
+
+
+def distance_inputs(law, runs: Runs) -> tuple[str, ...]:
+    """Columns that define the training range: the law's inputs and C when the runs have it."""
+    cols = list(law.inputs)
+    if runs.has("C") and "C" not in cols:
+        cols.append("C")
+    return tuple(cols)
+
+
+def training_maxima(law, runs: Runs) -> dict[str, float]:
+    """Largest training value of each column of :func:`distance_inputs`."""
+    return {c: float(np.max(runs.column(c))) for c in distance_inputs(law, runs)}
+
+
+def extrapolation_distance(inputs: Mapping[str, Any], maxima: Mapping[str, float]) -> np.ndarray:
+    """e-folds beyond the training range: ``max_k max(0, log(x_k / max_k))`` (0 inside it).
+
+    Columns of ``maxima`` missing from ``inputs`` are ignored.
+    """
+    parts = [
+        np.maximum(np.log(np.asarray(inputs[c], float) / m), 0.0)
+        for c, m in maxima.items()
+        if c in inputs
+    ]
+    if not parts:
+        raise ValueError(f"no input among {', '.join(maxima)} to measure the distance")
+    return np.max(np.stack(np.broadcast_arrays(*parts)), axis=0)
+
+
+def sort_column(law, runs: Runs) -> str:
+    """Column that orders runs from small to large: C when present, else the law's first input."""
+    return "C" if runs.has("C") else law.inputs[0]
+
+
+def tau_posterior(
+    residuals: np.ndarray,
+    spread: np.ndarray,
+    distance: np.ndarray,
+    *,
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid posterior of tau: ``r_i ~ Normal(0, s_i^2 + tau^2 d_i^2)``, tau ~ HalfNormal(scale).
+
+    Returns the grid and its normalised probabilities.
+    """
+    r = np.asarray(residuals, float)[None, :]
+    s2 = np.asarray(spread, float)[None, :] ** 2
+    d2 = np.asarray(distance, float)[None, :] ** 2
+    var = s2 + _GRID[:, None] ** 2 * d2
+    loglik = np.sum(-0.5 * r**2 / var - 0.5 * np.log(var), axis=1)
+    logp = loglik - 0.5 * (_GRID / prior_scale) ** 2
+    # grid cells: trapezoid weights on the non-uniform grid
+    widths = np.gradient(_GRID)
+    logp = logp + np.log(widths)
+    p = np.exp(logp - logp.max())
+    return _GRID.copy(), p / p.sum()
+
+
+def _robust_spread(x: np.ndarray) -> np.ndarray:
+    q75, q25 = np.quantile(x, [0.75, 0.25], axis=0)
+    return np.maximum((q75 - q25) / 1.349, 1e-9)
+
+
+def calibrate(
+    result: ScalingFit,
+    *,
+    refit: Callable[[Runs], ScalingFit],
+    holdout_fraction: float = INNER_HOLDOUT,
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> tuple[np.ndarray | None, np.ndarray, dict[str, Any]]:
+    """Leave-future-out residuals of the training runs and the grid posterior of tau.
+
+    Returns ``(grid, probabilities, info)``; when the training runs are too few to hold any out,
+    ``grid`` is None and tau falls back to its prior (``info["method"] == "prior"``).
+    """
+    from bayes_scaling.errors import BayesScalingError
+
+    law, runs = result.law, result.runs
+    col = sort_column(law, runs)
+    values = runs.column(col)
+    cut = np.quantile(values, 1.0 - holdout_fraction)
+    inner = values <= cut
+    info: dict[str, Any] = {"method": "lfo", "sort_by": col, "prior_scale": prior_scale}
+    if inner.all() or not inner.any():
+        info.update(method="prior", reason="training runs do not span enough values of " + col)
+        return None, np.empty(0), info
+    train = runs.subset(inner, source=f"{runs.source} (inner training runs)")
+    test = runs.subset(~inner)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inner_fit = refit(train)
+    except BayesScalingError as e:
+        info.update(method="prior", reason=f"inner fit impossible: {e}")
+        return None, np.empty(0), info
+    inputs = {c: test.column(c) for c in law.inputs}
+    pred = inner_fit.predict(**inputs, seed=int(result.settings.get("seed", 0)) + 7)
+    log_y = np.log(pred["y"].values.reshape(-1, test.n_runs))
+    residuals = np.log(test.column("loss")) - np.median(log_y, axis=0)
+    spread = _robust_spread(log_y)
+    maxima = training_maxima(law, train)
+    distance = extrapolation_distance({c: test.column(c) for c in maxima if test.has(c)}, maxima)
+    grid, prob = tau_posterior(residuals, spread, distance, prior_scale=prior_scale)
+    info.update(
+        n_inner_train=int(train.n_runs),
+        n_inner_test=int(test.n_runs),
+        inner_max_distance=float(distance.max()),
+        tau_median=float(grid[np.searchsorted(np.cumsum(prob), 0.5)]),
+    )
+    return grid, prob, info
+
+
+def add_discrepancy(
+    result: ScalingFit,
+    *,
+    refit: Callable[[Runs], ScalingFit],
+    method: str = "lfo",
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> ScalingFit:
+    """A copy of ``result`` whose predictive ``y`` includes the extrapolation discrepancy.
+
+    Adds the posterior variable ``discrepancy_tau`` (dims chain, draw) and
+    ``settings["discrepancy"]`` (method, training maxima, calibration details); ``mu`` and the
+    fitted parameters are unchanged.
+    """
+    import dataclasses
+
+    import xarray as xr
+
+    from bayes_scaling.errors import BayesScalingError
+
+    if method not in METHODS:
+        raise BayesScalingError(
+            f"unknown discrepancy method {method!r}; choose one of {', '.join(METHODS)} or None"
+        )
+    grid, prob, info = calibrate(result, refit=refit, prior_scale=prior_scale)
+    post = result.posterior
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    rng = np.random.default_rng(int(result.settings.get("seed", 0)) + 11)
+    if grid is None:
+        tau = np.abs(rng.normal(0.0, prior_scale, size=shape))
+    else:
+        tau = rng.choice(grid, size=shape, p=prob)
+        # jitter within the grid cell so draws are continuous
+        tau = tau * np.exp(rng.uniform(-0.5, 0.5, size=shape) * np.log(_GRID[2] / _GRID[1]))
+    info["maxima"] = training_maxima(result.law, result.runs)
+    info["tau_mean"] = float(tau.mean())
+    posterior = post.assign(
+        {
+            VARIABLE: xr.DataArray(
+                tau,
+                dims=("chain", "draw"),
+                attrs={
+                    "description": "extrapolation discrepancy: sd of log(loss) per e-fold "
+                    "beyond the training range (enters y, never mu)"
+                },
+            )
+        }
+    )
+    children = {name: result.tree[name].to_dataset() for name in result.tree.children}
+    children["posterior"] = posterior
+    tree = xr.DataTree.from_dict(children)
+    settings = {**result.settings, "discrepancy": info}
+    return dataclasses.replace(result, tree=tree, settings=settings)
+
+
+def extrapolation_noise(
+    result: ScalingFit,
+    inputs: Mapping[str, np.ndarray],
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """Draws of ``delta`` (chain, draw, point) for a fit with a discrepancy, else None."""
+    post = result.posterior
+    info = result.settings.get("discrepancy") if isinstance(result.settings, Mapping) else None
+    if VARIABLE not in post or not info:
+        return None
+    d = extrapolation_distance(inputs, info["maxima"])
+    tau = post[VARIABLE].values[..., None]
+    return tau * d[None, None, :] * rng.standard_normal(shape)

@@ -1,0 +1,263 @@
+"""Calibration of extrapolations on every shared public data set: Bayes vs Bayes+discrepancy vs
+the classic baseline.
+
+For each data set (and each member: Porian et al.'s 15 configurations, a subset of the
+revisiting-scaling-laws curves), fit the runs below the compute cut-off (default: all but the
+largest-compute 20%; the revisiting benchmark uses its own Training=1/0 split), predict the
+held-out larger runs and score the predictive ``y`` with :mod:`bayes_scaling.scores`:
+
+- ``bayes``: parameter uncertainty + fitted noise (``fit(..., discrepancy=None)``),
+- ``bayes+lfo``: the same fit plus the extrapolation discrepancy learned by leave-future-out
+  within the training runs (:mod:`bayes_scaling.discrepancy`),
+- ``baseline``: Huber on log-loss + L-BFGS with a bootstrap (``n_boot`` refits) and resampled
+  residuals (:mod:`bayes_scaling.baseline`).
+
+Writes ``benchmarks/results/calibration.json`` (every member) and ``calibration.md`` (the table
+per data set family and the average over families). Usage::
+
+    .venv/bin/python benchmarks/calibration.py [--quick] [--draws 300] [--n-boot 200]
+
+``--quick`` runs a few members per family (a smoke test).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data"
+RESULTS = ROOT / "benchmarks" / "results"
+METHODS = ("bayes", "bayes+lfo", "baseline")
+
+
+def epoch():
+    """Epoch AI's 245 Chinchilla points minus the 5 highest-loss ones (as in their refit)."""
+    df = pd.read_csv(DATA / "epoch_chinchilla_fig4" / "svg_extracted_data.csv")
+    df = df.sort_values("loss").iloc[:-5]
+    yield "epoch_chinchilla", df[["Model Size", "Training FLOP", "loss"]], {"law": "chinchilla"}
+
+
+def porian():
+    """Porian et al. 2024: one member per configuration (15), chinchilla law on (N, D)."""
+    df = pd.read_csv(DATA / "porian2024_isoflops" / "isoflop_points.csv")
+    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
+    for values, group in df.groupby(keys, sort=True):
+        name = "porian/" + "-".join(values)
+        table = group.rename(columns={"n_params": "N", "tokens": "D", "flops": "C"})
+        yield name, table[["N", "D", "C", "loss"]], {"law": "chinchilla"}
+
+
+def datablations():
+    """Muennighoff et al. 2023: chinchilla on the single-epoch runs (U >= D)."""
+    df = pd.read_csv(DATA / "datablations_2023" / "final_val_losses.csv")
+    single = df[df["epochs"] <= 1.0]
+    table = single.rename(columns={"n_params": "N", "tokens": "D", "val_loss": "loss"})
+    yield "datablations/single_epoch", table[["N", "D", "loss"]], {"law": "chinchilla"}
+
+
+#: Representative subset of the revisiting-scaling-laws curves: every LM, NMT and BIG-bench curve
+#: and, for each of the 12 image-classification tasks, one architecture (cycling through all six).
+IC_ARCHS = ("BiT/101/3", "BiT/50/1", "MiX/B/16", "MiX/L/16", "ViT/B/16", "ViT/S/16")
+
+
+def revisiting():
+    """Alabdulmohsin et al. 2022 learning curves, power_law:D with the benchmark's split."""
+    base = DATA / "revisiting_scaling_laws_2022"
+    lang = pd.read_csv(base / "benchmark.lang.csv").drop_duplicates()
+    vision = pd.read_csv(base / "benchmark.vision.csv").drop_duplicates()
+    tasks = sorted(vision["Task"].unique())
+    picks = {(t, IC_ARCHS[i % len(IC_ARCHS)]) for i, t in enumerate(tasks)}
+    vision = vision[[(t, m) in picks for t, m in zip(vision["Task"], vision["Model"], strict=True)]]
+    for (domain, task, model), g in pd.concat([lang, vision]).groupby(
+        ["Domain", "Task", "Model"], sort=True
+    ):
+        g = g.sort_values("Seen Examples")
+        table = g.rename(columns={"Seen Examples": "D", "Loss": "loss"})[["D", "loss"]]
+        mask = g["Training"].to_numpy() == 1
+        yield f"revisiting/{domain}/{task}/{model}", table, {"law": "power_law:D", "mask": mask}
+
+
+FAMILIES = {
+    "epoch_chinchilla": epoch,
+    "porian2024": porian,
+    "datablations": datablations,
+    "revisiting": revisiting,
+}
+
+
+def run_member(name, table, spec, *, draws, n_boot, seed):
+    import bayes_scaling as bs
+    from bayes_scaling.backtest import _draws, backtest
+    from bayes_scaling.scores import score_draws
+
+    runs = bs.load_runs(table.reset_index(drop=True), drop_invalid=True)
+    t0 = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = backtest(
+            runs,
+            law=spec["law"],
+            train_mask=spec.get("mask"),
+            baseline=n_boot > 0,
+            n_boot=n_boot,
+            discrepancy="lfo",
+            draws=draws,
+            tune=draws,
+            chains=2,
+            seed=seed,
+        )
+    seconds = time.perf_counter() - t0
+    test = result.test
+    inputs = {c: test.column(c) for c in result.law.inputs}
+    if test.has("C"):
+        inputs["C"] = test.column("C")
+    plain = dataclasses.replace(
+        result.fit,
+        settings={k: v for k, v in result.fit.settings.items() if k != "discrepancy"},
+    )
+    before = plain.predict(**inputs, seed=seed + 1)
+    observed = test.column("loss")
+    scores = {
+        "bayes": score_draws(_draws(before), observed, ci=result.ci),
+        "bayes+lfo": result.scores["bayes"],
+    }
+    if "baseline" in result.scores:
+        scores["baseline"] = result.scores["baseline"]
+    info = result.fit.settings.get("discrepancy", {})
+    return {
+        "name": name,
+        "law": spec["law"],
+        "n_train": result.n_train,
+        "n_test": result.n_test,
+        "seconds": round(seconds, 2),
+        "divergences": int(result.fit.diagnostics.divergences),
+        "tau_median": info.get("tau_median"),
+        "max_distance": float(
+            np.max(
+                __import__("bayes_scaling.discrepancy", fromlist=["x"]).extrapolation_distance(
+                    inputs, info["maxima"]
+                )
+            )
+        )
+        if info.get("maxima")
+        else None,
+        "scores": {m: _jsonable(s) for m, s in scores.items()},
+    }
+
+
+def _jsonable(scores):
+    return {
+        k: ({f"{c:g}": x for c, x in v.items()} if isinstance(v, dict) else v)
+        for k, v in scores.items()
+    }
+
+
+def aggregate(members):
+    """Mean of each score over the members of a family (each member weighs the same)."""
+    out = {}
+    for method in METHODS:
+        rows = [m["scores"][method] for m in members if method in m["scores"]]
+        if not rows:
+            continue
+        agg = {
+            "coverage": {
+                k: float(np.mean([r["coverage"][k] for r in rows])) for k in rows[0]["coverage"]
+            }
+        }
+        for key in ("width", "mare", "log_score", "crps"):
+            agg[key] = float(np.mean([r[key] for r in rows]))
+        out[method] = agg
+    return out
+
+
+def markdown(families, overall, meta):
+    lines = [
+        "# Extrapolation calibration on the shared public data sets",
+        "",
+        f"Held-out larger runs scored by central-interval coverage (nominal 50% / 90%), mean "
+        f"relative 90% width, MARE, log score (log(loss), nats, higher is better) and CRPS "
+        f"(log(loss), lower is better). Draws: {meta['draws']} x 2 chains; baseline bootstrap "
+        f"{meta['n_boot']} refits. Runtime {meta['seconds']:.0f} s.",
+        "",
+        "| data set | members | method | cov 50% | cov 90% | width 90% | MARE | log score | CRPS |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for fam, info in [*families.items(), ("**average over data sets**", overall)]:
+        for method, s in info["scores"].items():
+            lines.append(
+                f"| {fam} | {info['members']} | {method} | {s['coverage']['0.5']:.2f} | "
+                f"{s['coverage']['0.9']:.2f} | {s['width']:.4f} | {s['mare']:.4f} | "
+                f"{s['log_score']:.2f} | {s['crps']:.4f} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--draws", type=int, default=300)
+    parser.add_argument("--n-boot", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--quick", action="store_true", help="a few members per family")
+    parser.add_argument("--families", nargs="*", default=list(FAMILIES))
+    args = parser.parse_args()
+    t0 = time.perf_counter()
+    members: dict[str, list] = {}
+    for fam in args.families:
+        members[fam] = []
+        for i, (name, table, spec) in enumerate(FAMILIES[fam]()):
+            if args.quick and i >= 2:
+                break
+            row = run_member(
+                name, table, spec, draws=args.draws, n_boot=args.n_boot, seed=args.seed
+            )
+            members[fam].append(row)
+            s = row["scores"]
+            print(
+                f"{name:<60} n={row['n_train']}/{row['n_test']} "
+                + " ".join(f"{m}={s[m]['coverage']['0.9']:.2f}" for m in s)
+                + f" tau={row['tau_median']} {row['seconds']:.1f}s",
+                flush=True,
+            )
+    seconds = time.perf_counter() - t0
+    families = {
+        fam: {"members": len(rows), "scores": aggregate(rows)} for fam, rows in members.items()
+    }
+    overall_scores = {}
+    for method in METHODS:
+        fams = [f["scores"][method] for f in families.values() if method in f["scores"]]
+        if fams:
+            overall_scores[method] = {
+                "coverage": {
+                    k: float(np.mean([f["coverage"][k] for f in fams])) for k in fams[0]["coverage"]
+                },
+                **{
+                    k: float(np.mean([f[k] for f in fams]))
+                    for k in ("width", "mare", "log_score", "crps")
+                },
+            }
+    overall = {"members": sum(f["members"] for f in families.values()), "scores": overall_scores}
+    meta = {
+        "draws": args.draws,
+        "n_boot": args.n_boot,
+        "seed": args.seed,
+        "quick": args.quick,
+        "seconds": round(seconds, 1),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    suffix = "_quick" if args.quick else ""
+    payload = {"meta": meta, "overall": overall, "families": families, "members": members}
+    (RESULTS / f"calibration{suffix}.json").write_text(json.dumps(payload, indent=1))
+    (RESULTS / f"calibration{suffix}.md").write_text(markdown(families, overall, meta))
+    print(markdown(families, overall, meta))
+
+
+if __name__ == "__main__":
+    main()

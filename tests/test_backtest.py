@@ -1,0 +1,209 @@
+"""Leave-future-out backtests, the extrapolation discrepancy, and the ``backtest`` command."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from bayes_scaling import datasets
+from bayes_scaling.backtest import backtest, split_runs
+from bayes_scaling.cli import app
+from bayes_scaling.data import load_runs
+from bayes_scaling.discrepancy import VARIABLE, extrapolation_distance, tau_posterior
+from bayes_scaling.errors import DataError
+from bayes_scaling.laws import get_law
+from tests.conftest import shared_file
+
+CHINCHILLA = get_law("chinchilla")
+
+
+@pytest.fixture(scope="module")
+def runs():
+    return datasets.chinchilla_like(seed=0)
+
+
+# ------------------------------------------------------------------------------ split (fast)
+def test_default_split_holds_out_the_largest_compute_runs(runs):
+    mask, split = split_runs(runs, law=CHINCHILLA)
+    C = runs.column("C")
+    assert C[mask].max() < C[~mask].min()
+    assert 0.1 <= (~mask).mean() <= 0.3
+    assert split["by"] == "C" and split["n_test"] == int((~mask).sum())
+
+
+def test_split_keeps_tied_budgets_together(runs):
+    mask, _ = split_runs(runs, law=CHINCHILLA, holdout_fraction=0.3)
+    C = runs.column("C")
+    for budget in np.unique(C):
+        assert len(set(mask[C == budget])) == 1
+
+
+def test_split_by_parameters(runs):
+    mask, split = split_runs(runs, law=CHINCHILLA, by="N")
+    N = runs.column("N")
+    assert N[mask].max() < N[~mask].min() and split["by"] == "N"
+
+
+def test_cutoff_compute_and_explicit_mask(runs):
+    C = runs.column("C")
+    cutoff = float(np.sort(np.unique(C))[-2])
+    mask, split = split_runs(runs, law=CHINCHILLA, cutoff_compute=cutoff)
+    np.testing.assert_array_equal(mask, C <= cutoff)
+    given = np.arange(runs.n_runs) % 3 != 0
+    mask, split = split_runs(runs, law=CHINCHILLA, train_mask=given)
+    np.testing.assert_array_equal(mask, given)
+    assert split["rule"] == "mask"
+
+
+def test_cutoff_leaving_no_test_run_is_a_data_error(runs):
+    with pytest.raises(DataError, match="no held-out run"):
+        split_runs(runs, law=CHINCHILLA, cutoff_compute=1e30)
+
+
+def test_cutoff_leaving_too_few_training_runs_is_a_data_error(runs):
+    smallest = float(runs.column("C").min())
+    with pytest.raises(DataError, match="too few to fit law 'chinchilla'.*free parameters"):
+        split_runs(runs, law=CHINCHILLA, cutoff_compute=smallest)
+
+
+def test_one_input_law_splits_on_its_input_when_the_runs_lack_compute():
+    table = pd.DataFrame({"D": np.geomspace(1e6, 1e9, 20), "loss": np.linspace(3, 2, 20)})
+    runs = load_runs(table)
+    mask, split = split_runs(runs, law=get_law("power_law:D"))
+    assert split["by"] == "D" and mask[:15].all() and not mask[-3:].any()
+
+
+# ------------------------------------------------------------------------- discrepancy (fast)
+def test_extrapolation_distance_is_zero_inside_and_log_excess_outside():
+    maxima = {"N": 1e9, "C": 1e20}
+    d = extrapolation_distance(
+        {"N": np.array([1e8, 1e9, 1e9]), "C": np.array([1e19, 1e20 * np.e, 1e20])}, maxima
+    )
+    np.testing.assert_allclose(d, [0.0, 1.0, 0.0])
+    d = extrapolation_distance({"N": np.array([1e10]), "C": np.array([1e21])}, maxima)
+    np.testing.assert_allclose(d, [np.log(10)])
+
+
+def test_tau_posterior_recovers_the_discrepancy_scale():
+    rng = np.random.default_rng(3)
+    distance = rng.uniform(0.2, 2.0, size=200)
+    spread = np.full(200, 0.005)
+    residuals = rng.normal(0, np.sqrt(spread**2 + (0.02 * distance) ** 2))
+    grid, prob = tau_posterior(residuals, spread, distance)
+    mean = float(np.sum(grid * prob))
+    assert prob.sum() == pytest.approx(1.0)
+    assert mean == pytest.approx(0.02, rel=0.2)
+    # residuals explained by the spread alone: tau concentrates near zero
+    grid, prob = tau_posterior(rng.normal(0, 0.005, 200), spread, distance)
+    assert float(np.sum(grid * prob)) < 0.003
+
+
+# ------------------------------------------------------------------------------ model tests
+@pytest.fixture(scope="module")
+def result(runs):
+    return backtest(runs, law="chinchilla", discrepancy="lfo", draws=150, tune=250, seed=1)
+
+
+@pytest.mark.model
+def test_backtest_reports_the_contract_keys(result, runs):
+    d = result.to_dict()
+    assert d["law"] == "chinchilla"
+    assert d["n_train"] + d["n_test"] == runs.n_runs
+    assert set(d["bayes"]) >= {"coverage", "width", "mare", "log_score", "crps"}
+    assert set(d["bayes"]["coverage"]) == {"0.5", "0.9"}
+    assert d["bayes"]["coverage"]["0.9"] >= d["bayes"]["coverage"]["0.5"]
+    assert d["baseline"] is None
+    json.dumps(d)
+
+
+@pytest.mark.model
+def test_well_specified_law_extrapolates_with_honest_intervals(result):
+    s = result.scores["bayes"]
+    assert s["coverage"][0.9] >= 0.6
+    assert s["mare"] < 0.02
+    table = result.table()
+    assert len(table) == result.n_test
+    assert (table["bayes_lower_0.9"] <= table["bayes_median"]).all()
+
+
+@pytest.mark.model
+def test_discrepancy_widens_y_beyond_the_range_and_never_touches_mu(result):
+    fit = result.fit
+    info = fit.settings["discrepancy"]
+    assert VARIABLE in fit.posterior and info["method"] == "lfo"
+    plain = dataclasses.replace(
+        fit, settings={k: v for k, v in fit.settings.items() if k != "discrepancy"}
+    )
+    N = np.array([float(fit.runs.column("N")[0]), 1e11])
+    D = np.array([float(fit.runs.column("D")[0]), 1e13])
+    with_d, without = fit.predict(N=N, D=D, seed=5), plain.predict(N=N, D=D, seed=5)
+    np.testing.assert_array_equal(with_d["mu"].values, without["mu"].values)
+    # inside the training range: identical; far beyond it: at least as wide
+    np.testing.assert_array_equal(with_d["y"].values[..., 0], without["y"].values[..., 0])
+    spread = [float(np.log(ds["y"][..., 1]).std()) for ds in (with_d, without)]
+    assert spread[0] >= spread[1]
+
+
+@pytest.mark.model
+def test_fit_with_discrepancy_survives_save_and_load(result, tmp_path):
+    from bayes_scaling import load
+
+    path = result.fit.save(tmp_path / "fit.nc")
+    again = load(path)
+    a = result.fit.predict(N=1e11, D=1e13, seed=3)["y"].values
+    b = again.predict(N=1e11, D=1e13, seed=3)["y"].values
+    np.testing.assert_allclose(a, b)
+
+
+def test_revisiting_curve_uses_its_training_split():
+    path = shared_file("revisiting_scaling_laws_2022", "benchmark.lang.csv")
+    table = pd.read_csv(path).drop_duplicates()
+    curve = table[(table["Domain"] == "NMT") & (table["Model"] == "6 Enc, 6 Dec")]
+    runs = load_runs(curve.rename(columns={"Seen Examples": "D", "Loss": "loss"})[["D", "loss"]])
+    given = curve["Training"].to_numpy() == 1
+    mask, split = split_runs(runs, law=get_law("power_law:D"), train_mask=given)
+    assert split["n_test"] == int((~given).sum()) >= 1
+    D = runs.column("D")
+    assert D[mask].max() < D[~mask].min()
+
+
+# -------------------------------------------------------------------------------------- CLI
+@pytest.fixture(scope="module")
+def runs_csv(runs, tmp_path_factory):
+    path = tmp_path_factory.mktemp("bt") / "runs.csv"
+    runs.table[["N", "D", "loss"]].to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.model
+def test_cli_backtest_json_with_baseline(runs_csv):
+    res = CliRunner().invoke(
+        app,
+        [
+            "backtest", str(runs_csv), "--law", "chinchilla", "--json", "--baseline",
+            "--n-boot", "10", "--draws", "150", "--tune", "300", "--discrepancy", "none",
+            "--ci", "0.5", "--ci", "0.9",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    payload = json.loads(res.stdout)
+    assert {"law", "n_train", "n_test", "bayes", "baseline"} <= set(payload)
+    for method in ("bayes", "baseline"):
+        assert set(payload[method]["coverage"]) == {"0.5", "0.9"}
+        for key in ("width", "mare", "log_score", "crps"):
+            assert isinstance(payload[method][key], float)
+
+
+@pytest.mark.parametrize(("cutoff", "message"), [("1e30", "no held-out run"), ("1e10", "too few")])
+def test_cli_backtest_bad_cutoff_exits_1(runs_csv, cutoff, message):
+    res = CliRunner().invoke(
+        app, ["backtest", str(runs_csv), "--law", "chinchilla", "--cutoff-compute", cutoff]
+    )
+    assert res.exit_code == 1
+    assert message in " ".join(res.output.split())
+    assert "Traceback" not in res.output

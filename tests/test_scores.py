@@ -1,0 +1,94 @@
+"""Scoring rules of forecasts from draws (fast: no sampling)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from bayes_scaling.errors import QuestionError
+from bayes_scaling.scores import (
+    coverage,
+    crps,
+    log_density,
+    relative_error,
+    relative_width,
+    score_draws,
+)
+
+
+@pytest.fixture(scope="module")
+def calibrated():
+    """Draws and observations from the same log-normal predictive at 400 points."""
+    rng = np.random.default_rng(0)
+    centre = np.exp(rng.uniform(0.5, 1.5, size=400))
+    sd = 0.05
+    draws = centre[None, :] * np.exp(sd * rng.standard_normal((2000, 400)))
+    observed = centre * np.exp(sd * rng.standard_normal(400))
+    return draws, observed, centre, sd
+
+
+@pytest.mark.parametrize("ci", [0.5, 0.9])
+def test_coverage_of_a_calibrated_forecast_is_nominal(calibrated, ci):
+    draws, observed, _, _ = calibrated
+    assert coverage(draws, observed, ci=ci) == pytest.approx(ci, abs=0.06)
+
+
+def test_coverage_of_an_overconfident_forecast_is_low(calibrated):
+    draws, observed, centre, _ = calibrated
+    narrow = centre[None, :] * np.exp(0.1 * np.log(draws / centre[None, :]))
+    assert coverage(narrow, observed, ci=0.9) < 0.4
+
+
+def test_relative_width_matches_the_lognormal_quantiles(calibrated):
+    draws, _, _, sd = calibrated
+    expected = np.exp(sd * 1.6449) - np.exp(-sd * 1.6449)
+    assert np.mean(relative_width(draws, ci=0.9)) == pytest.approx(expected, rel=0.05)
+
+
+def test_relative_error_of_the_median():
+    draws = np.array([[1.0, 2.0], [2.0, 4.0], [3.0, 6.0]])
+    np.testing.assert_allclose(relative_error(draws, np.array([1.0, 5.0])), [1.0, 0.2])
+
+
+def test_log_density_approximates_the_normal_density(calibrated):
+    draws, observed, centre, sd = calibrated
+    exact = stats.norm.logpdf(np.log(observed), loc=np.log(centre), scale=sd)
+    assert np.mean(log_density(draws, observed)) == pytest.approx(np.mean(exact), abs=0.05)
+
+
+def test_crps_matches_the_closed_form_for_a_normal(calibrated):
+    draws, observed, centre, sd = calibrated
+    z = (np.log(observed) - np.log(centre)) / sd
+    exact = sd * (z * (2 * stats.norm.cdf(z) - 1) + 2 * stats.norm.pdf(z) - 1 / np.sqrt(np.pi))
+    np.testing.assert_allclose(crps(draws, observed), exact, atol=0.006)
+    assert np.mean(crps(draws, observed)) == pytest.approx(np.mean(exact), rel=0.02)
+
+
+def test_crps_of_a_point_forecast_is_the_absolute_error():
+    draws = np.full((10, 2), 2.0)
+    observed = np.array([2.0, 4.0])
+    np.testing.assert_allclose(crps(draws, observed), [0.0, np.log(2.0)], atol=1e-12)
+
+
+def test_degenerate_draws_give_finite_scores():
+    draws = np.full((50, 3), 2.0)
+    result = score_draws(draws, np.array([2.0, 2.1, 1.9]))
+    assert np.isfinite(result["log_score"])
+    assert result["coverage"][0.9] == pytest.approx(1 / 3)
+
+
+def test_score_draws_reports_every_requested_interval(calibrated):
+    draws, observed, _, _ = calibrated
+    result = score_draws(draws, observed, ci=(0.9, 0.5))
+    assert list(result["coverage"]) == [0.5, 0.9]
+    assert result["width"] == result["widths"][0.9] > result["widths"][0.5]
+    assert result["n"] == 400
+
+
+def test_bad_interval_and_shapes_are_rejected(calibrated):
+    draws, observed, _, _ = calibrated
+    with pytest.raises(QuestionError):
+        coverage(draws, observed, ci=1.5)
+    with pytest.raises(ValueError, match="shape"):
+        coverage(draws, observed[:10], ci=0.9)
