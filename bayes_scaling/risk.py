@@ -74,21 +74,49 @@ def _check_risk(risk: str, level: Any) -> float:
     return level
 
 
-def _risk_argmin(law, flat, C, k, U, lo, hi, *, risk, level):
-    """log N minimising the risk over draws at each budget (coarse subsample, then all draws)."""
+class _Objective:
+    """Risk of the loss over draws at trial log N per budget; remembers each budget's best point
+    and the per-draw losses there, so the answer needs no extra evaluation."""
+
+    def __init__(self, law, params, C, k, U, *, risk, level):
+        self.law, self.params, self.C, self.k, self.U = law, params, C, k, U
+        self.risk, self.level = risk, level
+        self.x = self.value = self.loss = None
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        loss = loss_on_budget(self.law, self.params, self.C, x[None, :], k=self.k, U=self.U)
+        value = risk_measure(loss, risk=self.risk, level=self.level)
+        if self.value is None:
+            self.x, self.value, self.loss = x.copy(), value.copy(), loss.copy()
+        else:
+            better = value < self.value
+            self.x[better] = x[better]
+            self.value[better] = value[better]
+            self.loss[:, better] = loss[:, better]
+        return value
+
+
+def _risk_argmin(law, flat, C, k, U, lo, hi, *, risk, level, refine=True):
+    """log N minimising the risk over draws at each budget, its risk and the per-draw losses.
+
+    Large problems search on a thinned set of draws first, then refine with every draw (or,
+    with ``refine=False``, only evaluate every draw at the thinned optimum).
+    """
     n = next(iter(flat.values())).shape[0]
-
-    def objective(params):
-        return lambda x: risk_measure(
-            loss_on_budget(law, params, C, x[None, :], k=k, U=U), risk=risk, level=level
-        )
-
+    full = _Objective(law, flat, C, k, U, risk=risk, level=level)
     if n > COARSE_DRAWS and n * np.size(lo) > FULL_SEARCH_SIZE:
         idx = np.unique(np.linspace(0, n - 1, COARSE_DRAWS).astype(int))
-        coarse = {p: v[idx] for p, v in flat.items()}
-        x0, _ = minimize_bracketed(objective(coarse), lo, hi, width=0.01, polish=1)
-        return minimize_local(objective(flat), x0, step=0.03, polish=2)
-    return minimize_bracketed(objective(flat), lo, hi, width=0.01, polish=3)
+        coarse = _Objective(
+            law, {p: v[idx] for p, v in flat.items()}, C, k, U, risk=risk, level=level
+        )
+        x0, _ = minimize_bracketed(coarse, lo, hi, width=0.01, polish=1)
+        if refine:
+            minimize_local(full, x0, step=0.04, polish=1, max_shifts=3)
+        else:
+            full(x0)
+    else:
+        minimize_bracketed(full, lo, hi, width=0.01, polish=3)
+    return full.x, full.value, full.loss
 
 
 def risk_optimal_allocation(
@@ -144,20 +172,21 @@ def risk_optimal_allocation(
     shape = next(iter(params.values())).shape[:2]
     flat = {p: v.reshape(-1, 1) for p, v in params.items()}
     Cr = C[None, :]
-    x, value = _risk_argmin(law, flat, Cr, k, U, lo, hi, risk=risk, level=level)
+    x, value, loss = _risk_argmin(law, flat, Cr, k, U, lo, hi, risk=risk, level=level)
     if risk == "mean":
-        x_mean, value_mean = x, value
+        x_mean, value_mean, loss_mean = x, value, loss
     else:
-        x_mean, _ = _risk_argmin(law, flat, Cr, k, U, lo, hi, risk="mean", level=level)
-    loss = loss_on_budget(law, params, C[None, None, :], x[None, None, :], k=k, U=U)
-    loss_mean = loss_on_budget(law, params, C[None, None, :], x_mean[None, None, :], k=k, U=U)
-    if risk != "mean":
-        value_mean = risk_measure(loss_mean.reshape(-1, C.size), risk=risk, level=level)
+        x_mean, _, loss_mean = _risk_argmin(
+            law, flat, Cr, k, U, lo, hi, risk="mean", level=level, refine=False
+        )
+        value_mean = risk_measure(loss_mean, risk=risk, level=level)
         # a tail measure is only piecewise smooth: never return worse than the mean optimum
         worse = value_mean < value
         x = np.where(worse, x_mean, x)
         value = np.where(worse, value_mean, value)
-        loss = np.where(worse, loss_mean, loss)
+        loss = np.where(worse[None, :], loss_mean, loss)
+    loss = loss.reshape(*shape, C.size)
+    loss_mean = loss_mean.reshape(*shape, C.size)
     N, N_mean = np.exp(x), np.exp(x_mean)
     D = C / (k * N)
     dims = ("chain", "draw", "compute")
@@ -169,8 +198,8 @@ def risk_optimal_allocation(
             "risk_value": (("compute",), value, {"long_name": f"{risk} of the loss at N_opt"}),
             "N_mean_opt": (("compute",), N_mean, {"long_name": "mean-optimal parameters"}),
             "risk_value_mean_opt": (("compute",), value_mean),
-            "loss": (dims, np.broadcast_to(loss, (*shape, C.size)), {"long_name": "mu at N_opt"}),
-            "loss_mean_opt": (dims, np.broadcast_to(loss_mean, (*shape, C.size))),
+            "loss": (dims, loss, {"long_name": "expected loss (mu) at N_opt"}),
+            "loss_mean_opt": (dims, loss_mean, {"long_name": "expected loss (mu) at N_mean_opt"}),
         },
         coords={**draw_coords(fit), "compute": C},
     )
