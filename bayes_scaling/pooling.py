@@ -21,7 +21,8 @@ In the posterior, the law's parameter names (``E``, ``alpha``, ...) hold the pop
 (the centre of the population, in user units), ``<name>_group`` the per-group values (dims
 ``chain``, ``draw``, ``group``; labels on ``group``) and ``<sampled>_sd`` the population sd on the
 link scale. Predictions for a new, unseen group draw a new group value from the population per
-posterior draw (:func:`pooled_law_draws` with ``group=None``).
+posterior draw (:func:`pooled_law_draws` with ``group=None``). :func:`group_fit` gives an unpooled
+view of one group (or a new group) on which every decision question works unchanged.
 """
 
 from __future__ import annotations
@@ -434,3 +435,35 @@ def groups_json(fit: ScalingFit, *, ci: float) -> dict[str, dict[str, dict[str, 
             k: float(getattr(row, k)) for k in ("mean", "median", "lower", "upper")
         }
     return out
+
+
+def group_fit(fit: ScalingFit, group: str | None = None, *, seed: int | None = None) -> ScalingFit:
+    """An unpooled view of a pooled fit for one group, or for a new, unseen group.
+
+    The view's law parameters (``E``, ``alpha``, ...) hold that group's draws (for ``group=None``,
+    a new group drawn from the population per draw) and its runs are that group's runs (all runs
+    for a new group), so every question (predict, optimal allocation, budgets, ...) answers for
+    the group without knowing about pooling.
+
+    Examples
+    --------
+    >>> from bayes_scaling.optimal import optimal_allocation
+    >>> optimal_allocation(group_fit(fit, "rw/tuned"), compute=1e21)  # doctest: +SKIP
+    """
+    import dataclasses
+
+    import xarray as xr
+
+    if fit.pooling is None:
+        raise QuestionError("group_fit needs a fit pooled by group (fit(..., vary=...))")
+    draws = pooled_law_draws(fit, group, seed=seed)
+    post = fit.posterior.copy()
+    for name, value in draws.items():
+        post[name] = (("chain", "draw"), value[..., 0])
+    tree = fit.tree.copy()
+    tree["posterior"] = xr.DataTree(post.drop_dims("group"))
+    runs = fit.runs
+    if group is not None:
+        runs = runs.subset(runs.column("group") == str(group))
+    settings = {**fit.settings, "group": "<new group>" if group is None else str(group)}
+    return dataclasses.replace(fit, tree=tree, runs=runs, settings=settings, pooling=None)

@@ -181,3 +181,20 @@ def test_save_load_keeps_pooling_and_cli_json(pooled, tmp_path):
         app, ["predict", str(path), "--n", "1e9", "--d", "2e10", "--group", "fam0", "--json"]
     )
     assert predicted.exit_code == 0, predicted.output
+
+
+@pytest.mark.model
+def test_group_fit_is_an_unpooled_view_for_every_question(pooled):
+    from bayes_scaling.pooling import group_fit
+
+    fit, _ = pooled
+    view = group_fit(fit, "fam2")
+    assert view.pooling is None and "group" not in view.posterior.dims
+    assert set(view.runs.column("group")) == {"fam2"}
+    assert np.allclose(view.posterior["E"].values, fit.posterior["E_group"].sel(group="fam2"))
+    a = view.predict(N=1e9, D=2e10)["mu"].values
+    assert np.allclose(a, fit.predict(N=1e9, D=2e10, group="fam2")["mu"].values)
+    new = group_fit(fit)
+    assert new.runs.n_runs == fit.runs.n_runs and new.settings["group"] == "<new group>"
+    assert np.allclose(new.posterior["A"].values[..., None], law_draws(fit)["A"])
+    assert view.summary().loc["E", "median"] > 0
