@@ -15,6 +15,7 @@ Published allocation exponents for comparison (Hoffmann et al. 2022, Table 2): K
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,12 @@ def has_closed_form(law: Law) -> bool:
     return bool(law.optimum) and set(law.inputs) == {"N", "D"}
 
 
+def has_kinks(law: Law) -> bool:
+    """Whether the law's formula uses functions with kinks (minimum, maximum, where, ...)."""
+    texts = [law.program.result.text, *(f.text for _, f in law.program.terms)]
+    return any(re.search(r"\b(min|max|minimum|maximum|where)\s*\(", t) for t in texts)
+
+
 def resolve_method(law: Law, method: str) -> str:
     if method not in METHODS:
         raise QuestionError(f"method must be one of {', '.join(METHODS)}, not {method!r}")
@@ -191,8 +198,10 @@ def allocate(
     r_min, r_max = TOKENS_PER_PARAM_RANGE
     lo = np.broadcast_to(0.5 * np.log(C / (k * r_max)), shape)
     hi = np.broadcast_to(0.5 * np.log(C / (k * r_min)), shape)
+    # parabolic steps stall at kinks (minimum/maximum/where in the law): search those finer
+    width = 2e-4 if has_kinks(law) else 0.02
     log_N, loss = minimize_bracketed(
-        lambda x: loss_on_budget(law, params, C, x, k=k, U=U), lo, hi, width=0.02, polish=3
+        lambda x: loss_on_budget(law, params, C, x, k=k, U=U), lo, hi, width=width, polish=3
     )
     margin = 1e-3 * (hi - lo)
     at_bound = (log_N - lo < margin) | (hi - log_N < margin)

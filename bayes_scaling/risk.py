@@ -146,8 +146,9 @@ def risk_optimal_allocation(
     -------
     xr.Dataset
         On dim ``compute``: ``N_opt``, ``D_opt``, ``tokens_per_param``, ``risk_value`` (the risk
-        at the chosen N) and, for comparison, ``N_mean_opt`` (mean-optimal N) with
-        ``risk_value_mean_opt`` (the same risk measure at that N). Per draw (``chain``,
+        at the chosen N) and, for comparison, ``N_mean_opt`` (mean-optimal N; for large
+        problems found on a thinned set of 512 draws when ``risk`` is not ``mean``) with
+        ``risk_value_mean_opt`` (the same risk measure at that N, over every draw). Per draw (``chain``,
         ``draw``, ``compute``): ``loss`` at the chosen N and ``loss_mean_opt``.
     """
     law = fit.law

@@ -121,6 +121,19 @@ def test_data_constrained_numeric_reduces_to_chinchilla_with_unlimited_data():
     assert "unique_tokens" in limited.coords
 
 
+def test_data_constrained_limited_data_matches_a_dense_scan():
+    center = {**EPOCH, "R_D_star": 15.4, "R_N_star": 5.3}
+    fit = fake_fit("data_constrained", center=center, chains=1, draws=5)
+    C, U = 1e23, 3e10
+    ds = opt.optimal_allocation(fit, compute=C, unique_tokens=U)
+    assert opt.has_kinks(fit.law) and ds.attrs["method"] == "numeric"
+    params = {k: v[0, :, :] for k, v in opt.params_of(fit).items()}  # (draw, 1)
+    x = np.linspace(np.log(1e9), np.log(1e12), 200001)[None, :]
+    loss = opt.loss_on_budget(fit.law, params, C, x, k=6.0, U=U)
+    best = np.exp(x[0, np.argmin(loss, axis=1)])
+    np.testing.assert_allclose(ds["N_opt"].values[0, :, 0], best, rtol=1e-3)
+
+
 def test_allocation_exponents_chinchilla(chin):
     exps = opt.allocation_exponents(chin)
     post = chin.posterior
