@@ -136,3 +136,26 @@ def test_contours_refuse_a_law_without_n_and_d():
     fake = types.SimpleNamespace(law=get_law("power_law:C"))
     with pytest.raises(QuestionError, match="N, D"):
         plots.plot_isoloss(fake)
+
+
+def test_runs_are_coloured_by_group():
+    import pandas as pd
+
+    from bayes_scaling.data import load_runs
+    from bayes_scaling.plots._common import new_figure, scatter_runs
+
+    table = pd.DataFrame(
+        {
+            "N": [1e8, 2e8, 1e8, 2e8],
+            "D": [1e9, 1e9, 2e9, 2e9],
+            "loss": [3.0, 2.9, 2.95, 2.8],
+            "group": ["a", "a", "b", "b"],
+        }
+    )
+    fake = types.SimpleNamespace(runs=load_runs(table))
+    fig, axes = new_figure()
+    scatter_runs(axes[0, 0], fake, x="N")
+    collections = axes[0, 0].collections
+    assert [c.get_label() for c in collections] == ["runs: a", "runs: b"]
+    colours = [tuple(c.get_facecolor()[0]) for c in collections]
+    assert colours[0] != colours[1]

@@ -88,8 +88,8 @@ def plot_probability(
     legend(ax, loc="upper left")
     note(
         fig,
-        f"Posterior probability that the loss at compute-optimal N and D is at most "
-        f"{target:.4g}, per budget (as defined by bayes_scaling.budget.prob_below_target). "
+        f"Posterior probability that the expected loss (law, mu) at each draw's compute-optimal "
+        f"N and D is at most {target:.4g}, per budget. "
         "Grey area: extrapolation beyond the largest observed budget.",
     )
     return fig
