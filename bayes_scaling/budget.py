@@ -244,7 +244,8 @@ def prob_below_target(
     if N is None:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            loss = optimal_allocation(fit, compute=C, unique_tokens=unique_tokens)["loss"].values
+            alloc = optimal_allocation(fit, compute=C, unique_tokens=unique_tokens)
+        loss, N_draws = alloc["loss"].values, alloc["N_opt"].values
         N_coord = None
     else:
         N_ = np.atleast_1d(check_positive("N", N))
@@ -259,11 +260,13 @@ def prob_below_target(
         if "U" in law.inputs:
             inputs["U"] = np.inf if unique_tokens is None else float(unique_tokens)
         loss = law.evaluate(params_of(fit), inputs)
+        N_draws = inputs["N"]
         N_coord = N_
     mu = loss[..., None]
     t = t_arr[None, None, None, :]
     if predictive:
-        prob = _predictive_probability(fit, mu, t)
+        extra = _discrepancy_scale(fit, {"N": N_draws, "D": C / (k * N_draws), "C": C})
+        prob = _predictive_probability(fit, mu, t, extra=extra)
     else:
         below = np.where(np.isnan(mu), np.nan, (mu <= t).astype(float))
         prob = np.nanmean(below, axis=(0, 1))
@@ -292,31 +295,61 @@ def prob_below_target(
 PREDICTIVE_REPLICATES = 16
 
 
-def _predictive_probability(fit, mu: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """P(y <= t), y = mu * exp(sigma * eps), averaged over draws; mu (chain, draw, m, 1).
+def _discrepancy_scale(fit, inputs) -> np.ndarray | None:
+    """``tau * d`` (chain, draw, m) for a fit with an extrapolation discrepancy, else None.
 
+    ``d`` is the distance beyond the training range and ``tau`` the learned discrepancy per
+    e-fold (see :mod:`bayes_scaling.discrepancy`); without one, None.
+    """
+    settings = getattr(fit, "settings", None)
+    info = settings.get("discrepancy") if isinstance(settings, dict) else None
+    if not info:
+        return None
+    try:
+        from bayes_scaling.discrepancy import VARIABLE, extrapolation_distance
+    except ImportError:  # pragma: no cover - optional module
+        return None
+    post = fit.posterior
+    if VARIABLE not in post:
+        return None
+    C = np.asarray(inputs["C"], dtype=float)[None, None, :]
+    d = extrapolation_distance({**inputs, "C": C}, info["maxima"])
+    return post[VARIABLE].values[..., None] * d
+
+
+def _predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
+    """P(y <= t), y = mu * exp(sigma * eps + delta), averaged over draws; mu (chain, draw, m, 1).
+
+    ``delta ~ Normal(0, extra^2)`` is the extrapolation discrepancy when the fit has one.
     Normal noise is integrated exactly (its CDF); Student-t noise with
     :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared by
-    every budget and target so the probability stays monotone in both.
+    every budget and target so the probability stays monotone in the target.
     """
     from scipy import special
 
     post = fit.posterior
     sigma = post["sigma"].values[..., None, None]
+    extra = None if extra is None else np.asarray(extra, dtype=float)[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = (np.log(t) - np.log(mu)) / sigma
+        gap = np.log(t) - np.log(mu)
     if fit.likelihood != "student_t":
-        cdf = special.ndtr(z)
+        scale = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cdf = special.ndtr(gap / scale)
         return np.nanmean(np.where(np.isnan(mu), np.nan, cdf), axis=(0, 1))
     rng = np.random.default_rng(int(fit.settings.get("seed", 0)) + 2)
     nu = post["nu"].values
-    eps = rng.standard_t(nu[..., None], size=(*nu.shape, PREDICTIVE_REPLICATES))
-    eps = np.sort(eps, axis=-1)[..., None, None, :]
-    count = np.zeros(z.shape)
-    for r in range(PREDICTIVE_REPLICATES):
-        count += eps[..., r] <= z
-    frac = count / PREDICTIVE_REPLICATES
-    return np.nanmean(np.where(np.isnan(z), np.nan, frac), axis=(0, 1))
+    reps = PREDICTIVE_REPLICATES
+    eps = (
+        rng.standard_t(nu[..., None], size=(*nu.shape, reps))[..., None, None, :] * sigma[..., None]
+    )
+    normal = rng.standard_normal((*nu.shape, reps))[..., None, None, :]
+    count = np.zeros(gap.shape)
+    for r in range(reps):
+        noise = eps[..., r] if extra is None else eps[..., r] + extra * normal[..., r]
+        count += noise <= gap
+    frac = count / reps
+    return np.nanmean(np.where(np.isnan(gap), np.nan, frac), axis=(0, 1))
 
 
 def _inverted_cdf(sorted_draws: np.ndarray, p: np.ndarray) -> np.ndarray:

@@ -92,7 +92,12 @@ def main() -> None:
         "settings": settings,
         "fits": {},
     }
+    from bayes_scaling import fit as fit_module
+
     for name, (data, priors) in variants.items():
+        # compile afresh: re-using a compiled data_constrained model with new data fails on the
+        # unused reference ref_U ("Unknown shared variable"), a known issue of the model cache
+        fit_module._COMPILED.clear()
         t0 = time.perf_counter()
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
