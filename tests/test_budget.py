@@ -225,3 +225,18 @@ def test_bad_options_are_refused(chin):
     higher = fake_fit(Law.from_spec({**chin.law.to_spec(), "direction": "higher"}))
     with pytest.raises(QuestionError, match="higher is better"):
         bud.compute_for_target(higher, target=2.0)
+
+
+@pytest.mark.parametrize("likelihood", ["normal", "student_t"])
+def test_predictive_probability_widens_with_an_extrapolation_discrepancy(likelihood):
+    discrepancy = pytest.importorskip("bayes_scaling.discrepancy")
+    plain = fake_fit(likelihood=likelihood)
+    wide = fake_fit(likelihood=likelihood)
+    wide.posterior[discrepancy.VARIABLE] = (("chain", "draw"), np.full((2, 250), 0.05))
+    wide.settings = {"seed": 0, "discrepancy": {"maxima": {"N": 1e9, "D": 2e10, "C": 1.2e20}}}
+    C = [1e19, 1e24]
+    args = {"target": 1.95, "compute": C, "predictive": True}
+    p0 = bud.prob_below_target(plain, **args)["probability"].values
+    p1 = bud.prob_below_target(wide, **args)["probability"].values
+    assert p1[0] == pytest.approx(p0[0], abs=1e-12)  # inside the training range: unchanged
+    assert abs(p1[1] - 0.5) < abs(p0[1] - 0.5)  # far beyond it: less certain
