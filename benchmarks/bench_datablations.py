@@ -92,7 +92,9 @@ def main() -> None:
         "settings": settings,
         "fits": {},
     }
-    from bayes_scaling import fit as fit_module
+    import importlib
+
+    fit_module = importlib.import_module("bayes_scaling.fit")
 
     for name, (data, priors) in variants.items():
         # compile afresh: re-using a compiled data_constrained model with new data fails on the
