@@ -24,20 +24,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from bayes_scaling.costs import CostModel
-from bayes_scaling.errors import QuestionError
-from bayes_scaling.minimize import decreasing_root
-from bayes_scaling.optimal import (
+from bayes_scaling.allocation import (
     allocate,
     check_positive,
     draw_coords,
     flops_per_token,
     is_chinchilla,
-    optimal_allocation,
     params_of,
     require_allocation_law,
     resolve_method,
 )
+from bayes_scaling.costs import CostModel
+from bayes_scaling.errors import QuestionError
+from bayes_scaling.minimize import decreasing_root
+from bayes_scaling.noise import discrepancy_scale, predictive_probability
+from bayes_scaling.optimal import optimal_allocation
 from bayes_scaling.risk import inference_aware_allocation, risk_optimal_allocation
 
 if TYPE_CHECKING:
@@ -265,8 +266,8 @@ def prob_below_target(
     mu = loss[..., None]
     t = t_arr[None, None, None, :]
     if predictive:
-        extra = _discrepancy_scale(fit, {"N": N_draws, "D": C / (k * N_draws), "C": C})
-        prob = _predictive_probability(fit, mu, t, extra=extra)
+        extra = discrepancy_scale(fit, {"N": N_draws, "D": C / (k * N_draws), "C": C})
+        prob = predictive_probability(fit, mu, t, extra=extra)
     else:
         below = np.where(np.isnan(mu), np.nan, (mu <= t).astype(float))
         prob = np.nanmean(below, axis=(0, 1))
@@ -289,67 +290,6 @@ def prob_below_target(
     )
     ds.attrs.update(question="prob_below_target", predictive=int(bool(predictive)), law=law.name)
     return ds
-
-
-#: Noise draws per posterior draw for the Student-t predictive probability.
-PREDICTIVE_REPLICATES = 16
-
-
-def _discrepancy_scale(fit, inputs) -> np.ndarray | None:
-    """``tau * d`` (chain, draw, m) for a fit with an extrapolation discrepancy, else None.
-
-    ``d`` is the distance beyond the training range and ``tau`` the learned discrepancy per
-    e-fold (see :mod:`bayes_scaling.discrepancy`); without one, None.
-    """
-    settings = getattr(fit, "settings", None)
-    info = settings.get("discrepancy") if isinstance(settings, dict) else None
-    if not info:
-        return None
-    try:
-        from bayes_scaling.discrepancy import VARIABLE, extrapolation_distance
-    except ImportError:  # pragma: no cover - optional module
-        return None
-    post = fit.posterior
-    if VARIABLE not in post:
-        return None
-    C = np.asarray(inputs["C"], dtype=float)[None, None, :]
-    d = extrapolation_distance({**inputs, "C": C}, info["maxima"])
-    return post[VARIABLE].values[..., None] * d
-
-
-def _predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
-    """P(y <= t), y = mu * exp(sigma * eps + delta), averaged over draws; mu (chain, draw, m, 1).
-
-    ``delta ~ Normal(0, extra^2)`` is the extrapolation discrepancy when the fit has one.
-    Normal noise is integrated exactly (its CDF); Student-t noise with
-    :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared by
-    every budget and target so the probability stays monotone in the target.
-    """
-    from scipy import special
-
-    post = fit.posterior
-    sigma = post["sigma"].values[..., None, None]
-    extra = None if extra is None else np.asarray(extra, dtype=float)[..., None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gap = np.log(t) - np.log(mu)
-    if fit.likelihood != "student_t":
-        scale = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            cdf = special.ndtr(gap / scale)
-        return np.nanmean(np.where(np.isnan(mu), np.nan, cdf), axis=(0, 1))
-    rng = np.random.default_rng(int(fit.settings.get("seed", 0)) + 2)
-    nu = post["nu"].values
-    reps = PREDICTIVE_REPLICATES
-    eps = (
-        rng.standard_t(nu[..., None], size=(*nu.shape, reps))[..., None, None, :] * sigma[..., None]
-    )
-    normal = rng.standard_normal((*nu.shape, reps))[..., None, None, :]
-    count = np.zeros(gap.shape)
-    for r in range(reps):
-        noise = eps[..., r] if extra is None else eps[..., r] + extra * normal[..., r]
-        count += noise <= gap
-    frac = count / reps
-    return np.nanmean(np.where(np.isnan(gap), np.nan, frac), axis=(0, 1))
 
 
 def _inverted_cdf(sorted_draws: np.ndarray, p: np.ndarray) -> np.ndarray:

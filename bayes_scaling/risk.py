@@ -18,19 +18,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
-from bayes_scaling.errors import QuestionError
-from bayes_scaling.minimize import minimize_bracketed, minimize_local
-from bayes_scaling.optimal import (
+from bayes_scaling.allocation import (
     allocate,
     check_positive,
     draw_coords,
     flops_per_token,
     is_chinchilla,
     loss_on_budget,
-    optimal_allocation,
     params_of,
     require_allocation_law,
 )
+from bayes_scaling.errors import QuestionError
+from bayes_scaling.minimize import minimize_bracketed, minimize_local
+from bayes_scaling.optimal import optimal_allocation
 
 if TYPE_CHECKING:
     from bayes_scaling.fit import ScalingFit
@@ -148,8 +148,8 @@ def risk_optimal_allocation(
         On dim ``compute``: ``N_opt``, ``D_opt``, ``tokens_per_param``, ``risk_value`` (the risk
         at the chosen N) and, for comparison, ``N_mean_opt`` (mean-optimal N; for large
         problems found on a thinned set of 512 draws when ``risk`` is not ``mean``) with
-        ``risk_value_mean_opt`` (the same risk measure at that N, over every draw). Per draw (``chain``,
-        ``draw``, ``compute``): ``loss`` at the chosen N and ``loss_mean_opt``.
+        ``risk_value_mean_opt`` (the same risk measure at that N, over every draw). Per draw
+        (``chain``, ``draw``, ``compute``): ``loss`` at the chosen N and ``loss_mean_opt``.
     """
     law = fit.law
     require_allocation_law(law, "a risk-optimal allocation")
