@@ -87,6 +87,9 @@ def render_html(report: Report, *, dpi: int = 100) -> str:
         facts=report.facts,
         gate=gate,
         headline=headline,
+        quality_line=" · ".join(
+            f"{row.measure}: {row.value}" for row in report.tables["fit_quality"].itertuples()
+        ),
         forecast_how=report.headline["forecast"].attrs.get("how", ""),
         target_note=report.headline["target"].attrs.get("interval", "")
         if "target" in report.headline
