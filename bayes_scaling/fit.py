@@ -201,7 +201,12 @@ def _compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
     data = model_data(law, runs, refs, pooling)
     if key in _COMPILED:
         _COMPILED.move_to_end(key)
-        return _COMPILED[key].with_data(**data), True
+        compiled = _COMPILED[key]
+        # containers the law does not use (e.g. a reference without a scaling rule) are not
+        # shared variables of the compiled graph
+        known = {var.name for var in getattr(compiled, "shared_var_keys", {})}
+        data = {k: v for k, v in data.items() if not known or k in known}
+        return compiled.with_data(**data), True
     model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling)
     compiled = nutpie.compile_pymc_model(model)
     _COMPILED[key] = compiled
@@ -250,7 +255,7 @@ def fit(
     strict: bool = False,
     thresholds: Mapping[str, float] | None = None,
     progress: bool = False,
-    discrepancy: str | None = None,
+    discrepancy: str | None = "lfo",
     vary: str | Sequence[str] | None = None,
     centered: bool | str | Mapping[str, bool | str] = "auto",
 ) -> ScalingFit:
@@ -290,8 +295,10 @@ def fit(
         parameter; ``"auto"`` decides by how well the groups identify them.
     discrepancy : {"lfo", None}
         Extrapolation discrepancy added to the predictive ``y`` (never to ``mu``): ``"lfo"``
-        learns its scale by leave-future-out within the runs (one extra, smaller fit); see
-        :mod:`bayes_scaling.discrepancy`. None: parameter uncertainty and noise only.
+        (default) learns its scale by leave-future-out within the runs (one extra fit on the
+        smaller 80% of the runs); see :mod:`bayes_scaling.discrepancy`. None: parameter
+        uncertainty and noise only (intervals on extrapolations then under-cover: 75% instead
+        of 90% on the shared public data sets, against 89% with ``"lfo"``).
 
     Returns
     -------
@@ -309,6 +316,8 @@ def fit(
     check_likelihood(likelihood)
     if adaptation not in ADAPTATIONS:
         raise BayesScalingError(f"adaptation must be one of {ADAPTATIONS}, not {adaptation!r}")
+    if discrepancy not in (None, "lfo"):
+        raise BayesScalingError(f"discrepancy must be 'lfo' or None, not {discrepancy!r}")
     for name, value in (("draws", draws), ("tune", tune), ("chains", chains)):
         if int(value) < 1:
             raise BayesScalingError(f"{name} must be a positive integer, not {value!r}")
@@ -385,6 +394,9 @@ def fit(
             cores=cores,
             retry_divergent=retry_divergent,
             thresholds=thresholds,
+            vary=vary,
+            centered=centered,
+            discrepancy=None,
         )
 
     return add_discrepancy(result, refit=refit, method=discrepancy)
