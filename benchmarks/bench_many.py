@@ -32,9 +32,12 @@ SMALL = {"draws": 300, "tune": 300, "chains": 2, "cores": 1}
 
 def refits(n_reuse: int, n_compile: int) -> dict:
     """Seconds per small refit with and without compiled-model reuse."""
+    import importlib
+
     import bayes_scaling as bs
-    from bayes_scaling import fit as fit_module
     from bayes_scaling.many import Job, fit_many
+
+    fit_module = importlib.import_module("bayes_scaling.fit")  # the module, not bs.fit
 
     sets = [bs.datasets.chinchilla_like(seed=i) for i in range(max(n_reuse, n_compile))]
     fit_module._COMPILED.clear()

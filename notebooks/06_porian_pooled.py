@@ -161,12 +161,23 @@ forecast.scaling.summary()
 
 # %% [markdown]
 # ## Reading the comparison
-# The two estimates answer slightly different questions: the authors fit, per budget, a parabola
-# to the IsoFLOP curve and then a power law to the minimisers (Chinchilla's Approach 2); the
-# pooled fit uses every point through the parametric law (Approach 3) and shares strength across
-# configurations. Where the parametric law describes the IsoFLOP curves well the two agree.
-# Misses come from configurations the Chinchilla form fits poorly: with Kaplan's long, fixed
-# decay schedule (`decay=kaplan`) the small budgets are read from intermediate checkpoints of
-# runs whose learning rate has not decayed, so the loss is not a clean function of (N, D), and
-# the bootstrap intervals of the IsoFLOP fit (seed noise only) are narrower than the model
-# misfit. The count printed above is what the test suite checks stays high.
+# The two estimates answer slightly different questions. The authors fit, per budget, a parabola
+# to each IsoFLOP curve and then a power law to the minimisers (Chinchilla's Approach 2); their
+# bootstrap resamples seed noise only. The pooled fit uses every point through the parametric
+# law (Approach 3) and shares strength across configurations. Measured here (full mode, 4 x 1000
+# draws): the pooled intervals contain the authors' `a` for 5 of the 15 configurations, and
+# fifteen separate fits (one per configuration, `fit_many`) for 9 of 15, with wider intervals.
+# The ordering agrees (Kaplan's setup highest, tuned hyperparameters lowest), the misses are
+# systematic:
+#
+# * **long warm-up with Kaplan's decay** (`base/long/kaplan/...`): the parametric `a` is lower
+#   (about 0.6 against 0.70-0.72). Small budgets are read from intermediate checkpoints of runs
+#   still in a long warm-up / undecayed schedule, so the loss is not a clean function of (N, D);
+#   the per-budget parabolas and the global law then disagree about where the minimum moves.
+# * **tuned, constant learning rate** (`tuned/short/const/...`): the parametric `a` is higher
+#   (about 0.6 against 0.50). The Chinchilla form with one exponent per term does not bend like
+#   these curves, and partial pooling pulls the weakly identified exponents of a configuration
+#   towards the population (about 0.62).
+# * the intervals here are conditional on the law being right; the authors' are conditional on
+#   the IsoFLOP parabolas being right. Neither includes the misfit of its functional form, which
+#   is larger than either interval: this is model (structural) uncertainty, not sampling noise.

@@ -22,6 +22,7 @@ from bayes_scaling.pooling import (
 )
 from bayes_scaling.predict import law_draws
 from bayes_scaling.priors import Prior
+from tests.conftest import shared_file
 
 TRUE = {"alpha": 0.34, "beta": 0.37, "B": 2085.0}
 
@@ -198,3 +199,37 @@ def test_group_fit_is_an_unpooled_view_for_every_question(pooled):
     assert new.runs.n_runs == fit.runs.n_runs and new.settings["group"] == "<new group>"
     assert np.allclose(new.posterior["A"].values[..., None], law_draws(fit)["A"])
     assert view.summary().loc["E", "median"] > 0
+
+
+# ------------------------------------------------------------------------------ Porian et al.
+@pytest.mark.slow
+@pytest.mark.model
+def test_porian_pooled_exponents_track_the_authors():
+    """Pooled chinchilla fit of Porian et al.'s 15 IsoFLOP configurations (subsampled, short).
+
+    Each configuration's a = beta / (alpha + beta) is compared with the authors' Approach-2
+    estimate: the ordering must agree (Kaplan-style setups high, tuned ones low) and several
+    90% intervals must contain the authors' value (the full fit is in notebook 06).
+    """
+    from scipy.stats import spearmanr
+
+    points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
+    published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
+    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
+    for table in (points, published):
+        table["config"] = table[keys].astype(str).agg("/".join, axis=1)
+    points = points.iloc[::2]
+    runs = bs.load_runs(
+        points[["n_params", "tokens", "flops", "loss", "config"]],
+        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
+    )
+    fit = bs.fit(
+        runs, law="chinchilla", vary="E,A,B,alpha,beta", draws=300, tune=400, chains=2, seed=4
+    )
+    assert len(fit.pooling.groups) == 15 and all(fit.pooling.centered.values())
+    post = fit.posterior
+    a = post["beta_group"] / (post["alpha_group"] + post["beta_group"])
+    lower, median, upper = (a.quantile(q, dim=("chain", "draw")).values for q in (0.05, 0.5, 0.95))
+    theirs = published.set_index("config").loc[list(a["group"].values), "a_n_exponent"].values
+    assert spearmanr(median, theirs).statistic > 0.7
+    assert int(np.sum((lower <= theirs) & (theirs <= upper))) >= 4
