@@ -1,0 +1,60 @@
+"""Simulation-based calibration: the rank test itself (fast) and a reduced SBC run (slow)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from bayes_scaling.errors import BayesScalingError
+from bayes_scaling.laws import LOSS_REFERENCE, get_law
+from bayes_scaling.model import plan_parameters, references
+from bayes_scaling.sbc import BUILT_IN, _simulate, design_runs, rank_pvalue, run_sbc
+
+
+def test_rank_test_accepts_uniform_and_rejects_biased_ranks():
+    rng = np.random.default_rng(0)
+    uniform = rng.integers(0, 101, size=400)
+    assert rank_pvalue(uniform, 100) > 0.01
+    too_low = rng.integers(0, 30, size=400)  # truth below the posterior: biased upwards
+    assert rank_pvalue(too_low, 100) < 1e-6
+    overconfident = np.r_[rng.integers(0, 5, 200), rng.integers(96, 101, 200)]
+    assert rank_pvalue(overconfident, 100) < 1e-6
+
+
+@pytest.mark.parametrize("name", BUILT_IN)
+def test_designs_and_prior_simulations_are_valid(name):
+    law = get_law(name)
+    runs = design_runs(law)
+    assert set(law.inputs) <= set(runs.table.columns)
+    plans = plan_parameters(law)
+    refs = {**references(law, runs), LOSS_REFERENCE: 1.0}
+    rng = np.random.default_rng(1)
+    inputs = {c: runs.column(c) for c in law.inputs}
+    for _ in range(10):
+        truth, loss, _ = _simulate(law, plans, refs, inputs, rng, "student_t")
+        assert np.all(np.isfinite(loss) & (loss > 0))
+        assert set(law.param_names) | {"sigma", "nu"} == set(truth)
+        mu = law.evaluate({k: truth[k] for k in law.param_names}, inputs)
+        assert np.all(mu > 0)
+
+
+def test_bad_refs_option_is_an_error():
+    with pytest.raises(BayesScalingError, match="refs"):
+        run_sbc("power_law:C", n_sims=1, refs="sometimes")
+
+
+@pytest.mark.slow
+@pytest.mark.model
+def test_reduced_sbc_ranks_are_uniform():
+    """Two laws x 40 simulations; every parameter's ranks pass at a Bonferroni-adjusted 1%."""
+    results = [run_sbc(law, n_sims=40, seed=11) for law in ("power_law:C", "chinchilla")]
+    n_tests = sum(len(r.ranks) for r in results)
+    for result in results:
+        assert result.n_draws == 100
+        for name, ranks in result.ranks.items():
+            assert ranks.shape == (40,)
+            assert ranks.min() >= 0 and ranks.max() <= result.n_draws
+            assert len(np.unique(ranks)) > 5, name  # the posterior is not degenerate
+        pvalues = result.pvalues(bins=5)
+        failed = {k: p for k, p in pvalues.items() if p < 0.01 / n_tests}
+        assert not failed, f"{result.law}: ranks not uniform for {failed}"
