@@ -167,3 +167,5 @@ def test_demo_writes_runs_and_fit(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "demo" / "runs.csv").exists() and (tmp_path / "demo" / "fit.nc").exists()
     assert "loss forecast" in result.stdout
+    report = tmp_path / "demo" / "report.html"
+    assert report.exists() and f"report: {report}" in result.stdout.replace("\n", "")
