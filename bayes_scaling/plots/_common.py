@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from bayes_scaling.constants import CI
 from bayes_scaling.errors import QuestionError
 from bayes_scaling.summaries import check_ci
 
@@ -189,9 +188,6 @@ def needs_inputs(fit: ScalingFit, *names: str, plot: str) -> None:
 def legend(ax: Axes, **kwargs: Any) -> None:
     """A compact legend."""
     ax.legend(fontsize=7.5, frameon=False, **kwargs)
-
-
-__all__ = ["CI", "MU_LABEL", "Y_LABEL"]
 
 
 def loss_axis(ax: Axes) -> None:

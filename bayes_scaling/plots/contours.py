@@ -64,7 +64,8 @@ def plot_isoloss(
     needs_inputs(fit, "N", "D", plot="iso-loss contours")
     k = fit.runs.flops_per_token
     c_lo, c_hi = compute_span(fit, compute_min=None, compute_max=compute_max)
-    lines = budgets(compute) or [c_lo, observed_range(fit, "C")[1], 10 * c_hi / 100, c_hi]
+    c_obs = observed_range(fit, "C")[1]
+    lines = budgets(compute) or sorted({c_lo, c_obs, 10 * c_obs, c_hi})
     c_grid = log_grid(c_lo, max(c_hi, max(lines)), 40)
     alloc = frontier_allocation(fit, c_grid)
     n_lo, n_med, n_hi = quantiles(alloc["N_draws"], ci=ci)
