@@ -184,7 +184,7 @@ def _print(payload) -> None:
         "mask": "the given training mask",
         "cutoff": f"cut-off {split.get('by')} <= {split.get('cutoff', 0):.4g}",
         "holdout_fraction": f"largest {split.get('holdout_fraction', 0):.0%} by "
-        f"{split.get('by')} held out (cut-off {split.get('cutoff', 0):.4g})",
+        f"{split.get('by')} held out, cut-off {split.get('cutoff', 0):.4g}",
     }[split["rule"]]
     table = Table(
         title=f"backtest of {payload['law']}: {payload['n_train']} training runs, "
