@@ -209,14 +209,14 @@ def risk_optimal_allocation(
 
 
 def _chinchilla_inference_optimum(params, target, d_inf, *, k: float):
-    """N, D minimising ``k N D + 2 N I`` on Chinchilla's iso-loss curve ``L(N, D) = target``.
+    """N, D minimising ``k N D + 2 N d_inf`` on Chinchilla's iso-loss curve ``L(N, D) = target``.
 
     With ``u = A N^-alpha``, ``w = B D^-beta`` and ``R = target - E = u + w``, the first-order
-    condition is ``alpha u / (beta w) = 1 + 2 I / (k D)``. Writing ``w = R s`` gives, in
-    ``y = log s``, ``log(a - b e^y) - log c - p y = 0`` with ``a = alpha / beta``, ``b = a + 1``,
-    ``p = 1 + 1 / beta`` and ``c = (2 I / k) (R / B)^(1/beta)``: a concave decreasing function,
-    solved by Newton's method started right of the root (monotone convergence). ``I = 0`` gives
-    Chinchilla's ``s = alpha / (alpha + beta)``.
+    condition is ``alpha u / (beta w) = 1 + 2 d_inf / (k D)``. Writing ``w = R s`` it becomes
+    ``psi(s) = a - b s - c s^p = 0`` with ``a = alpha / beta``, ``b = a + 1``,
+    ``p = 1 + 1 / beta`` and ``c = (2 d_inf / k) (R / B)^(1/beta)``. ``psi`` is concave and
+    decreasing, so Newton's method started right of the root, at ``min(a / b, (a / c)^(1/p))``,
+    converges monotonically. ``d_inf = 0`` gives Chinchilla's ``s = alpha / (alpha + beta)``.
     """
     E, A, B, al, be = (params[p] for p in ("E", "A", "B", "alpha", "beta"))
     R = target - E
@@ -224,20 +224,16 @@ def _chinchilla_inference_optimum(params, target, d_inf, *, k: float):
     R = np.where(ok, R, 1.0)
     a, p = al / be, 1.0 + 1.0 / be
     b = a + 1.0
-    s0 = al / (al + be)
     with np.errstate(divide="ignore"):
         log_c = np.log(2.0 * d_inf / k) + (np.log(R) - np.log(B)) / be
-    y = np.minimum((np.log(a) - log_c) / p, np.log(s0) + np.log1p(-1e-9))
-    y = np.broadcast_to(y, np.broadcast_shapes(y.shape, log_c.shape)).copy()
-    for _ in range(40):
-        e = np.exp(y)
-        inner = a - b * e
-        phi = np.log(inner) - log_c - p * y
-        step = phi / (-b * e / inner - p)
-        y = np.where(np.isfinite(step), y - step, y)
-        if np.all(np.abs(np.where(np.isfinite(step), step, 0.0)) < 1e-10):
+    s = np.minimum(a / b, np.exp((np.log(a) - log_c) / p))
+    for _ in range(50):
+        log_s = np.log(s)
+        cs = np.exp(log_c + p * log_s)  # c s^p
+        step = (a - b * s - cs) / (-b - p * cs / s)
+        s = s - step
+        if np.all(np.abs(step) <= 1e-13 * s):
             break
-    s = np.where(np.isinf(log_c) & (log_c < 0), s0, np.exp(y))
     w, u = R * s, R * (1.0 - s)
     N = np.exp((np.log(A) - np.log(u)) / al)
     D = np.exp((np.log(B) - np.log(w)) / be)
