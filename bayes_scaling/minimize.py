@@ -141,23 +141,23 @@ def minimize_bracketed(
     span = float(np.max(b - a)) if a.size else 0.0
     steps = int(np.ceil(np.log(max(span, width) / width) / -np.log(GOLDEN))) if span > 0 else 0
     for _ in range(steps):
-        left = fc <= fd  # minimum in [a, d]
-        b = np.where(left, d, b)
-        fb = np.where(left, fd, fb)
-        a = np.where(left, a, c)
-        fa = np.where(left, fa, fc)
-        d, fd, c, fc = (
-            np.where(left, c, d),
-            np.where(left, fc, fd),
-            np.where(left, c, d),
-            np.where(left, fc, fd),
-        )
-        new = np.where(left, b - GOLDEN * (b - a), a + GOLDEN * (b - a))
+        left = fc <= fd  # minimum in [a, d]: drop (d, b]; else drop [a, c)
+        right = ~left
+        np.copyto(b, d, where=left)
+        np.copyto(fb, fd, where=left)
+        np.copyto(a, c, where=right)
+        np.copyto(fa, fc, where=right)
+        np.copyto(d, c, where=left)  # the kept interior point moves to its new place
+        np.copyto(fd, fc, where=left)
+        np.copyto(c, d, where=right)
+        np.copyto(fc, fd, where=right)
+        step = GOLDEN * (b - a)
+        new = np.where(left, b - step, a + step)
         fnew = call(new)
-        c = np.where(left, new, c)
-        fc = np.where(left, fnew, fc)
-        d = np.where(left, d, new)
-        fd = np.where(left, fd, fnew)
+        np.copyto(c, new, where=left)
+        np.copyto(fc, fnew, where=left)
+        np.copyto(d, new, where=right)
+        np.copyto(fd, fnew, where=right)
     # best interior point and its neighbours among a < c < d < b
     left = fc <= fd
     x1, f1 = np.where(left, a, c), np.where(left, fa, fc)
