@@ -59,3 +59,13 @@ def test_report_loads_cleanly_in_headless_chromium(report_file):
     assert gate_visible and headline_top < 800  # the answers start on the first screen
     assert "FLOPs" in answers[0] and "[" in answers[0]
     assert "50%" in answers[1] and "90%" in answers[1]
+
+
+def test_report_prints_to_pdf(report_file, tmp_path):
+    if CHROMIUM is None:
+        pytest.skip("chromium is not installed (the CI script installs it with apt)")
+    from bayes_scaling.report import print_pdf
+
+    pdf = print_pdf(report_file, tmp_path / "report.pdf")
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and len(data) > 50_000  # the figures made it into the PDF

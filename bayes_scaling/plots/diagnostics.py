@@ -56,16 +56,13 @@ def plot_rank(fit: ScalingFit, *, var_names: list[str] | None = None, bins: int 
         for c in range(n_chains):
             counts, _ = np.histogram(ranks[c], bins=edges)
             offset = c * 1.25
-            ax.bar(
-                edges[:-1],
-                counts / expected * 0.5,
-                bottom=offset,
-                width=np.diff(edges),
-                align="edge",
+            ax.stairs(
+                offset + counts / expected * 0.5,
+                edges,
+                baseline=offset,
+                fill=True,
                 color=palette(c),
                 alpha=0.75,
-                edgecolor="white",
-                linewidth=0.3,
             )
             ax.axhline(offset + 0.5, color="#333333", lw=0.6, ls="--")
         ax.set_yticks(
