@@ -1,0 +1,81 @@
+"""Benchmark the report on the demo fit (built-in Chinchilla-like runs, 4 x 1000 draws).
+
+Measures, with medians over repeats (one process, the fit done once):
+  * ``build_report`` (every question and every figure),
+  * ``Report.to_html`` (PNG encoding of the figures and the template),
+  * each plot function alone, and the HTML file size.
+
+Writes ``benchmarks/results/bench_report.json``. Run with
+``.venv/bin/python benchmarks/bench_report.py [--repeats 3]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "bench_report.json"
+
+
+def _median_time(func, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        func()
+        times.append(time.perf_counter() - t0)
+    return round(statistics.median(times), 3)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")
+    import bayes_scaling as bs
+    from bayes_scaling import plots
+    from bayes_scaling.report import build_report
+
+    fit = bs.fit(bs.datasets.chinchilla_like(seed=1), law="chinchilla", seed=1)
+    report = build_report(fit)  # warm-up: imports, font cache
+    html = report.to_html()
+    results = {
+        "fit": "chinchilla_like(seed=1), 4 chains x 1000 draws",
+        "repeats": args.repeats,
+        "build_report_seconds": _median_time(lambda: build_report(fit), args.repeats),
+        "to_html_seconds": _median_time(report.to_html, args.repeats),
+        "html_bytes": len(html.encode()),
+        "figures": len(report.figures),
+        "plot_seconds": {},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1min": round(os.getloadavg()[0], 2),
+        },
+    }
+    calls = {
+        "plot_loss_vs_compute": lambda: plots.plot_loss_vs_compute(fit),
+        "plot_isoflop_profiles": lambda: plots.plot_isoflop_profiles(fit),
+        "plot_isoloss": lambda: plots.plot_isoloss(fit),
+        "plot_parameters": lambda: plots.plot_parameters(fit),
+        "plot_probability": lambda: plots.plot_probability(fit, target=report.target),
+        "plot_loss_quantiles": lambda: plots.plot_loss_quantiles(fit),
+        "plot_rank": lambda: plots.plot_rank(fit),
+        "plot_energy": lambda: plots.plot_energy(fit),
+        "plot_residuals": lambda: plots.plot_residuals(fit),
+    }
+    for name, call in calls.items():
+        results["plot_seconds"][name] = _median_time(call, args.repeats)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
