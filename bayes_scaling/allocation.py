@@ -18,7 +18,7 @@ import numpy as np
 from bayes_scaling.errors import QuestionError
 from bayes_scaling.formula import parse_program
 from bayes_scaling.laws import FLOPS_PER_TOKEN_NAME, Law
-from bayes_scaling.minimize import minimize_bracketed
+from bayes_scaling.minimize import minimize_bracketed, minimize_local
 
 if TYPE_CHECKING:
     from bayes_scaling.fit import ScalingFit
@@ -234,3 +234,37 @@ def warn_bounds(at_bound: np.ndarray, law: Law) -> None:
             UserWarning,
             stacklevel=3,
         )
+
+
+#: Numeric optima at this many budgets or more are solved exactly at ANCHORS budgets per draw,
+#: interpolated in log-log and refined locally (about 3x fewer objective calls).
+MANY_BUDGETS = 16
+ANCHORS = 9
+
+
+def allocate_many_budgets(law: Law, params, C: np.ndarray, *, k: float):
+    """Numeric optima per draw at many 1-D budgets ``C`` (the last axis), for smooth laws.
+
+    Each draw's optimum is found exactly at :data:`ANCHORS` log-spaced budgets spanning ``C``;
+    ``log N_opt`` is interpolated linearly in ``log C`` (it is close to a power law) and refined
+    at every budget by a bracketing parabolic search started there. Returns None when an anchor
+    optimum sits on the search bound (the caller then searches every budget in full).
+    """
+    log_c = np.log(C)
+    anchors = np.linspace(log_c.min(), log_c.max(), ANCHORS)
+    N_a, _, _, bound_a = allocate(law, params, np.exp(anchors), k=k, method="numeric")
+    if bound_a.any():
+        return None
+    log_n = np.log(N_a)
+    pos = np.interp(log_c, anchors, np.arange(ANCHORS, dtype=float))
+    i0 = np.clip(np.floor(pos).astype(int), 0, ANCHORS - 2)
+    w = pos - i0
+    x0 = (1.0 - w) * log_n[..., i0] + w * log_n[..., i0 + 1]
+    x, loss = minimize_local(
+        lambda x: loss_on_budget(law, params, C, x, k=k), x0, step=0.02, polish=2
+    )
+    r_min, r_max = TOKENS_PER_PARAM_RANGE
+    lo, hi = 0.5 * np.log(C / (k * r_max)), 0.5 * np.log(C / (k * r_min))
+    at_bound = (x <= lo) | (x >= hi)
+    N = np.exp(x)
+    return N, C / (k * N), np.where(np.isfinite(loss), loss, np.nan), at_bound

@@ -22,9 +22,11 @@ import numpy as np
 import xarray as xr
 
 from bayes_scaling.allocation import (  # noqa: F401  (re-exported for the questions' users)
+    MANY_BUDGETS,
     METHODS,
     TOKENS_PER_PARAM_RANGE,
     allocate,
+    allocate_many_budgets,
     check_positive,
     chinchilla_frontier,
     closed_form_optimum,
@@ -101,14 +103,21 @@ def optimal_allocation(
             ) from None
     k = flops_per_token(fit)
     resolved = resolve_method(law, method)
-    N, D, loss, at_bound = allocate(
-        law,
-        params_of(fit),
-        C[None, None, :],
-        k=k,
-        method=resolved,
-        U=None if U is None else U[None, None, :],
-    )
+    params = params_of(fit)
+    many = None
+    if resolved == "numeric" and U is None and C.size >= MANY_BUDGETS and not has_kinks(law):
+        many = allocate_many_budgets(law, params, C, k=k)
+    if many is not None:
+        N, D, loss, at_bound = many
+    else:
+        N, D, loss, at_bound = allocate(
+            law,
+            params,
+            C[None, None, :],
+            k=k,
+            method=resolved,
+            U=None if U is None else U[None, None, :],
+        )
     warn_bounds(at_bound, law)
     if at_bound.any():
         N, D, loss = (np.where(at_bound, np.nan, a) for a in (N, D, loss))
