@@ -81,6 +81,7 @@ def main() -> None:
             },
         }
         print(json.dumps(report["methods"][scale]), flush=True)
+    report["load_average_1min_at_end"] = round(__import__("os").getloadavg()[0], 2)
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(report, indent=2) + "\n")
 

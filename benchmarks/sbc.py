@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import resource
 import time
 from pathlib import Path
 
@@ -93,6 +94,8 @@ def main() -> None:
         "all_passed": not any(failed.values()),
         "failed": {k: v for k, v in failed.items() if v},
         "total_seconds": round(time.perf_counter() - t0, 1),
+        "cpu_seconds": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
+        "load_average_1min_at_end": round(__import__("os").getloadavg()[0], 2),
         "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()},
         "laws": laws,
     }

@@ -27,7 +27,7 @@ def kaplan_fit():
     runs = datasets.chinchilla_like(seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit(runs, law="kaplan", draws=300, tune=400, chains=2, seed=1)
+        return fit(runs, law="kaplan", draws=300, tune=400, chains=2, seed=1, discrepancy=None)
 
 
 @pytest.fixture(scope="module")
