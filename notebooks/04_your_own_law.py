@@ -21,11 +21,9 @@
 # %%
 import os
 
-import arviz_stats
-import xarray as xr
-
 import bayes_scaling as bs
 from bayes_scaling import plots
+from bayes_scaling.compare import compare_fits
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
 SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)
@@ -50,25 +48,17 @@ fits["compute_only"].summary()
 
 # %% [markdown]
 # ## LOO comparison
-# Each fit's pointwise log-likelihood goes into a DataTree that ArviZ understands.
-
+# `compare_fits` ranks the fits by expected log predictive density (best first) and names runs
+# whose LOO estimate is unreliable (Pareto k > 0.7).
 
 # %%
-def loo_tree(fit):
-    return xr.DataTree.from_dict(
-        {
-            "posterior": fit.posterior[list(fit.law.param_names)],
-            "log_likelihood": fit.log_likelihood(),
-        }
-    )
-
-
-comparison = arviz_stats.compare({name: loo_tree(f) for name, f in fits.items()})
-comparison  # noqa: B018
+comparison = compare_fits(fits)
+comparison.table  # noqa: B018
 
 # %%
 # The compute-only law cannot bend into the U-shaped IsoFLOP profiles: LOO prefers Chinchilla.
-assert comparison.index[0] == "chinchilla"
+assert comparison.table.index[0] == "chinchilla"
+print("\n".join(comparison.warnings) or "no Pareto k warnings")
 
 # %%
 plots.plot_loss_vs_compute(fits["compute_only"])

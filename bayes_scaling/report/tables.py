@@ -191,14 +191,10 @@ def fit_quality(fit: ScalingFit) -> pd.DataFrame:
 def _loo_rows(fit: ScalingFit) -> list[tuple[str, str, str]]:
     try:
         import arviz_stats
-        import xarray as xr
 
-        tree = xr.DataTree.from_dict(
-            {
-                "posterior": fit.posterior[list(fit.law.param_names)],
-                "log_likelihood": fit.log_likelihood(),
-            }
-        )
+        from bayes_scaling.compare import loo_tree
+
+        tree = loo_tree(fit)
         loo = _quiet(arviz_stats.loo, tree)
     except Exception as error:  # LOO is informative only; never block a report on it
         return [("PSIS-LOO", "unavailable", f"{type(error).__name__}: {error}")]
