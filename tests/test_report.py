@@ -155,3 +155,17 @@ def test_cli_refuses_overwrite_and_missing_chromium(small_fit, tmp_path, monkeyp
     )
     assert result.exit_code == 1 and "Chromium" in result.output
     assert not (tmp_path / "new.html").exists()
+
+
+def test_higher_is_better_law_degrades_to_notes(small_fit, monkeypatch):
+    monkeypatch.setattr(build, "make_figures", lambda fit, **kw: ({}, {}))
+    higher = dataclasses.replace(small_fit.law, direction="higher")
+    fit = dataclasses.replace(_passing(small_fit), law=higher)
+    assert default_target(fit) is None
+    report = build_report(fit)
+    assert set(report.headline) == set()
+    assert {"forecast", "allocation", "target"} <= set(report.notes)
+    page = report.to_html()
+    for answer in ("forecast", "allocation", "target"):
+        assert f'id="answer-{answer}"' in page
+    assert page.count("Not available") == 3

@@ -94,7 +94,10 @@ def default_compute(fit: ScalingFit) -> list[float]:
     """10x and 100x the largest observed budget."""
     from bayes_scaling.plots._common import observed_range
 
-    top = observed_range(fit, "C")[1]
+    try:
+        top = observed_range(fit, "C")[1]
+    except QuestionError:  # runs without compute (e.g. a law in N alone)
+        return []
     return [10 * top, 100 * top]
 
 
@@ -121,7 +124,10 @@ def make_figures(
     """The report's figures (title -> Figure) and notes on the ones that do not apply."""
     from bayes_scaling import plots
 
-    c_max = max(100 * _observed_max_c(fit), 2 * max(compute))
+    try:
+        c_max = max(100 * _observed_max_c(fit), 2 * max(compute, default=0.0))
+    except QuestionError:
+        c_max = None
     specs = [
         (
             "Loss vs compute",
@@ -216,8 +222,9 @@ def build_report(
     if target is not None and not (math.isfinite(target) and target > 0):
         raise QuestionError(f"--target-loss must be a finite loss > 0, not {target_loss!r}")
     notes: dict[str, str] = {}
-    headline: dict[str, pd.DataFrame] = {"forecast": forecast_table(fit, compute, ci=ci)}
+    headline: dict[str, pd.DataFrame] = {}
     for key, make in (
+        ("forecast", lambda: forecast_table(fit, compute, ci=ci)),
         ("allocation", lambda: allocation_table(fit, compute, ci=ci)),
         ("target", lambda: target_table(fit, target, ci=ci) if target is not None else None),
     ):

@@ -90,7 +90,9 @@ def render_html(report: Report, *, dpi: int = 100) -> str:
         quality_line=" · ".join(
             f"{row.measure}: {row.value}" for row in report.tables["fit_quality"].itertuples()
         ),
-        forecast_how=report.headline["forecast"].attrs.get("how", ""),
+        forecast_how=report.headline["forecast"].attrs.get("how", "")
+        if "forecast" in report.headline
+        else "",
         target_note=report.headline["target"].attrs.get("interval", "")
         if "target" in report.headline
         else "",

@@ -69,6 +69,8 @@ def _quiet(func, *args, **kwargs):
 # ------------------------------------------------------------------------------------ headline
 def forecast_table(fit: ScalingFit, compute: list[float], *, ci: float) -> pd.DataFrame:
     """Expected loss (mu) and a new run's loss (y) at each budget, compute-optimally allocated."""
+    if not compute:
+        raise QuestionError("no compute budget to forecast at: give --compute")
     rows = []
     allocation = _allocation(fit, compute)
     for i, c in enumerate(compute):
@@ -77,9 +79,16 @@ def forecast_table(fit: ScalingFit, compute: list[float], *, ci: float) -> pd.Da
             n_med = float(np.nanmedian(allocation["N_opt"].isel(compute=i).values))
             y = fit.predict(N=n_med, C=c)["y"].values
             how = "compute-optimal N, D"
-        else:
+        elif fit.law.inputs == ("C",):
             pred = fit.predict(C=c)
             mu, y, how = pred["mu"].values, pred["y"].values, "law in C"
+        else:
+            raise QuestionError(
+                f"a forecast at a compute budget needs a law in C, or in N and D where lower is "
+                f"better (to allocate the budget); {fit.law.name} takes "
+                f"{', '.join(fit.law.inputs)} ({fit.law.direction} is better): use predict "
+                "at chosen N and D instead"
+            )
         m_lo, m_med, m_hi = _q(mu, ci)
         y_lo, y_med, y_hi = _q(y, ci)
         rows.append(
