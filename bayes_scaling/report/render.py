@@ -75,6 +75,7 @@ def render_html(report: Report, *, dpi: int = 100) -> str:
             "src": figure_png(fig, dpi=dpi),
             "note": getattr(fig, "bayes_scaling_note", ""),
             "id": f"fig-{i}",
+            "wide": fig.get_figwidth() > 7.5,
         }
         for i, (title, fig) in enumerate(report.figures.items())
     ]
