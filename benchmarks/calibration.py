@@ -187,6 +187,16 @@ def markdown(families, overall, meta):
         f"(log(loss), lower is better). Draws: {meta['draws']} x 2 chains; baseline bootstrap "
         f"{meta['n_boot']} refits. Runtime {meta['seconds']:.0f} s.",
         "",
+        "Members: Epoch AI's 240 Chinchilla points; each of Porian et al.'s 15 configurations "
+        "(chinchilla law on N, D; the largest-compute 20% held out); datablations' single-epoch "
+        "runs (chinchilla law); 32 revisiting-scaling-laws curves with the benchmark's own "
+        "Training=1/0 split (all 5 LM, 5 NMT and 10 BIG-bench curves, and one architecture per "
+        "image-classification task, cycling through all six). `bayes` = parameter uncertainty + "
+        "fitted noise; `bayes+lfo` = the same fit with the extrapolation discrepancy learned by "
+        "leave-future-out within the training runs (the default); `baseline` = Huber + L-BFGS "
+        "with bootstrap and resampled residuals. A data set's row is the mean over its members; "
+        "the average gives each data set the same weight.",
+        "",
         "| data set | members | method | cov 50% | cov 90% | width 90% | MARE | log score | CRPS |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
@@ -207,7 +217,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a few members per family")
     parser.add_argument("--families", nargs="*", default=list(FAMILIES))
+    parser.add_argument("--render", action="store_true", help="rewrite the .md from the .json")
     args = parser.parse_args()
+    if args.render:
+        payload = json.loads((RESULTS / "calibration.json").read_text())
+        text = markdown(payload["families"], payload["overall"], payload["meta"])
+        (RESULTS / "calibration.md").write_text(text)
+        print(text)
+        return
     t0 = time.perf_counter()
     members: dict[str, list] = {}
     for fam in args.families:
