@@ -472,7 +472,9 @@ def _bootstrap(
         weights = np.bincount(rng.integers(0, n_runs, n_runs), minlength=n_runs).astype(float)
         res, _ = problem.fit(theta, weights)
         thetas[b] = res.x
-        n_failed += not (res.success and res.fun < _PENALTY)
+        # L-BFGS-B often ends "abnormally" in the nearly non-smooth learned-scale regime although
+        # it has converged; a replicate fails only when no valid parameters were found
+        n_failed += not (np.all(np.isfinite(res.x)) and res.fun < _PENALTY)
     params = problem.to_params(thetas)
     ds = xr.Dataset(
         {p: (("chain", "draw"), params[p][None, :]) for p in problem.law.param_names},
