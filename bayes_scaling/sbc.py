@@ -225,6 +225,7 @@ def run_sbc(
     if refs not in ("fixed", "data"):
         raise BayesScalingError(f"refs must be 'fixed' or 'data', not {refs!r}")
     import nutpie
+
     law = get_law(law)
     plans = plan_parameters(law, likelihood=likelihood)
     runs = design_runs(law, design)
