@@ -26,8 +26,10 @@ from bayes_scaling.data import Runs, load_runs
 from bayes_scaling.errors import BayesScalingError
 from bayes_scaling.fit import ScalingFit, fit
 from bayes_scaling.laws import Law, get_law, list_laws
+from bayes_scaling.many import Job, fit_many
 from bayes_scaling.model import prior_predictive
 from bayes_scaling.optimal import frontier, optimal_allocation
+from bayes_scaling.pooling import group_fit
 from bayes_scaling.priors import Prior
 from bayes_scaling.storage import load_fit as load
 from bayes_scaling.summaries import interval_table
@@ -36,6 +38,7 @@ __all__ = [
     "CI",
     "BayesScalingError",
     "CostModel",
+    "Job",
     "Law",
     "Prior",
     "Runs",
@@ -44,8 +47,10 @@ __all__ = [
     "compute_for_target",
     "datasets",
     "fit",
+    "fit_many",
     "frontier",
     "get_law",
+    "group_fit",
     "interval_table",
     "list_laws",
     "load",
