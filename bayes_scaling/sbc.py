@@ -12,7 +12,9 @@ only with the references held fixed. ``refs="fixed"`` (the default) uses the des
 means and ``L_min = 1`` both to simulate and to fit, which checks the likelihood, the priors, the
 user-unit mapping and the sampler. ``refs="data"`` fits with references computed from each
 simulated data set, as :func:`bayes_scaling.fit` does; deviations from uniformity there measure
-the effect of the data-dependent scaling, not a bug.
+the effect of the data-dependent scaling. Measured: chinchilla passes, power_law:C does not, as
+its E prior is bounded by the smallest observed loss, which noise pushes below the true E when
+the runs reach the plateau.
 
 Prior draws that give a law that is not positive and finite at every design point (e.g. a
 logarithmic law that goes negative) are redrawn and counted: the model's likelihood gives such
