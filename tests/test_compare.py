@@ -27,7 +27,7 @@ def kaplan_fit():
     runs = datasets.chinchilla_like(seed=0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return fit(runs, law="kaplan", draws=300, tune=400, chains=2, seed=1, discrepancy=None)
+        return fit(runs, law="kaplan", draws=250, tune=300, chains=2, seed=1, discrepancy=None)
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +111,37 @@ def test_cli_compare_table_json_and_errors(tmp_path, small_fit, kaplan_fit):
     assert "different runs" in res.output and "Traceback" not in res.output
     res = runner.invoke(app, ["compare", str(a)])
     assert res.exit_code == 1
+
+
+def test_backtest_scores_sit_beside_loo(monkeypatch, small_fit, kaplan_fit):
+    import bayes_scaling.backtest as bt
+
+    calls = []
+
+    class FakeResult:
+        n_train, n_test = 40, 10
+
+        def __init__(self, law):
+            self.law = law
+
+        def to_dict(self):
+            score = -1.0 if self.law == "chinchilla" else -3.0
+            return {
+                "bayes": {"log_score": score, "crps": 0.1, "mare": 0.01, "coverage": {"0.9": 0.9}}
+            }
+
+    def fake_backtest(runs, *, law, priors, likelihood, **options):
+        calls.append((law.name, options))
+        return FakeResult(law.name)
+
+    monkeypatch.setattr(bt, "backtest", fake_backtest)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = compare_fits(
+            {"chin": small_fit, "kap": kaplan_fit}, backtest=True, backtest_options={"seed": 3}
+        )
+    assert [c[0] for c in calls] == ["chinchilla", "kaplan"]
+    assert calls[0][1] == {"seed": 3}
+    assert result.table.loc["chin", "lfo_log_score"] == -1.0
+    assert result.table.loc["kap", "lfo_log_score"] == -3.0
+    assert result.to_dict()["backtest"]["kap"]["n_test"] == 10
