@@ -146,12 +146,16 @@ def predict(
     if seed is None:
         seed = int(fit.settings.get("seed", 0)) + 1
     rng = np.random.default_rng(seed)
-    y = mu * np.exp(_noise(fit, mu.shape, rng))
     from bayes_scaling.discrepancy import extrapolation_noise
 
+    log_ratio = _noise(fit, mu.shape, rng)
     delta = extrapolation_noise(fit, inputs, mu.shape, rng)
     if delta is not None:
-        y = y * np.exp(delta)
+        log_ratio = log_ratio + delta
+    # Student-t noise with small nu has very heavy tails: a rare draw can overflow to inf, an honest
+    # draw of a distribution without a mean; medians and intervals are unaffected.
+    with np.errstate(over="ignore"):
+        y = mu * np.exp(log_ratio)
     dims = ("chain", "draw", "point")
     coords = {name: ("point", arr) for name, arr in inputs.items()}
     ds = xr.Dataset(

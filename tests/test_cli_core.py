@@ -169,3 +169,13 @@ def test_demo_writes_runs_and_fit(tmp_path):
     assert "loss forecast" in result.stdout
     report = tmp_path / "demo" / "report.html"
     assert report.exists() and f"report: {report}" in result.stdout.replace("\n", "")
+
+
+def test_discrepancy_switch(runs_csv, fit_file, tmp_path):
+    assert "discrepancy" in bs.load(fit_file).settings  # on by default
+    out = tmp_path / "plain.nc"
+    result = invoke("fit", runs_csv, "-o", out, "--discrepancy", "none", *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "discrepancy" not in bs.load(out).settings
+    bad = invoke("fit", runs_csv, "-o", tmp_path / "x.nc", "--discrepancy", "huge", *SMALL)
+    assert_user_error(bad, "discrepancy must be")

@@ -58,6 +58,13 @@ def fit(
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
     seed: Annotated[int | None, typer.Option(help="Random seed (recorded in the file).")] = None,
     drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
+    discrepancy: Annotated[
+        str,
+        typer.Option(
+            help="Extrapolation discrepancy of predictions: lfo (learned from the runs by "
+            "leave-future-out) or none (parameter uncertainty and noise only)."
+        ),
+    ] = "lfo",
     strict: Annotated[bool, typer.Option(help="Exit 2 when diagnostics fail.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite the output file.")] = False,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
@@ -106,6 +113,7 @@ def fit(
             chains=chains,
             seed=seed,
             strict=strict,
+            discrepancy=None if discrepancy.lower() == "none" else discrepancy,
             **_pooling_options(vary, centered),
         )
     echo_warnings(caught, quiet)
