@@ -29,6 +29,7 @@ file. Keys of a job (or of ``[defaults]``)::
     drop_invalid = false
     priors = { alpha = "Beta(2, 5)" }
     vary = ["E", "A"]           # pooled fit by the 'group' column
+    discrepancy = "none"        # no extrapolation discrepancy (TOML has no null)
 
 ``DIR/summary.json`` lists every job with its status, diagnostics or error.
 """
@@ -64,6 +65,7 @@ FIT_SETTINGS = (
     "thresholds",
     "vary",
     "centered",
+    "discrepancy",
 )
 #: Keywords that say how to read a job's runs.
 LOAD_SETTINGS = ("columns", "flops_per_token", "drop_invalid", "max_compute")
@@ -365,6 +367,8 @@ def load_jobs(path: str | os.PathLike) -> list[Job]:
         runs_path = Path(runs)
         if not runs_path.is_absolute():
             runs_path = path.parent / runs_path
+        if merged.get("discrepancy") in ("none", False):  # TOML has no null
+            merged["discrepancy"] = None
         law = merged.pop("law", "chinchilla")
         if isinstance(law, str) and law.endswith(".toml") and not Path(law).is_absolute():
             law = str(path.parent / law)

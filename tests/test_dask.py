@@ -12,7 +12,7 @@ from bayes_scaling.many import Job, fit_many, run_job
 
 distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed")
 
-TINY = {"draws": 150, "tune": 200, "chains": 2}
+TINY = {"draws": 150, "tune": 200, "chains": 2, "discrepancy": None}
 BAD = {"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.0, float("nan"), 2.5]}
 
 

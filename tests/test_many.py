@@ -10,7 +10,7 @@ import pytest
 import bayes_scaling as bs
 from bayes_scaling.many import Job, JobsFileError, as_job, fit_many, load_jobs
 
-TINY = {"draws": 150, "tune": 200, "chains": 2, "seed": 5}
+TINY = {"draws": 150, "tune": 200, "chains": 2, "seed": 5, "discrepancy": None}
 BAD = {"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.0, -1.0, 2.5]}
 
 
@@ -41,6 +41,7 @@ def test_load_jobs_merges_defaults_and_resolves_paths(tmp_path):
     assert jobs[0].runs == tmp_path / "sub" / "runs.csv"
     assert jobs[0].settings == {"draws": 100, "max_compute": 1e20}
     assert jobs[1].settings["draws"] == 7 and str(jobs[1].runs) == "/abs/runs.csv"
+    assert "discrepancy" not in jobs[0].settings
 
 
 @pytest.mark.parametrize(
@@ -109,7 +110,7 @@ def test_cli_fit_many_saves_good_jobs_and_exits_1(tmp_path):
     bs.datasets.chinchilla_like(seed=0).table.to_csv(tmp_path / "runs.csv", index=False)
     (tmp_path / "bad.csv").write_text("N,D,loss\n1e8,1e9,3\n2e8,2e9,oops\n")
     (tmp_path / "jobs.toml").write_text(
-        "[defaults]\ndraws = 150\ntune = 200\nchains = 2\nseed = 5\n\n"
+        '[defaults]\ndraws = 150\ntune = 200\nchains = 2\nseed = 5\ndiscrepancy = "none"\n\n'
         '[[job]]\nname = "early"\nruns = "runs.csv"\nmax_compute = 1e20\n\n'
         '[[job]]\nname = "broken"\nruns = "bad.csv"\n'
     )

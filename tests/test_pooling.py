@@ -114,7 +114,16 @@ def test_group_on_unpooled_fit_is_an_error():
 @pytest.fixture(scope="module")
 def pooled():
     runs, truth = grouped_runs()
-    fit = bs.fit(runs, law="chinchilla", vary=("E", "A"), draws=300, tune=400, chains=2, seed=3)
+    fit = bs.fit(
+        runs,
+        law="chinchilla",
+        vary=("E", "A"),
+        draws=300,
+        tune=400,
+        chains=2,
+        seed=3,
+        discrepancy=None,
+    )
     return fit, truth
 
 
@@ -223,7 +232,14 @@ def test_porian_pooled_exponents_track_the_authors():
         columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
     )
     fit = bs.fit(
-        runs, law="chinchilla", vary="E,A,B,alpha,beta", draws=300, tune=400, chains=2, seed=4
+        runs,
+        law="chinchilla",
+        vary="E,A,B,alpha,beta",
+        draws=300,
+        tune=400,
+        chains=2,
+        seed=4,
+        discrepancy=None,
     )
     assert len(fit.pooling.groups) == 15 and all(fit.pooling.centered.values())
     post = fit.posterior
