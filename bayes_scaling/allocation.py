@@ -52,6 +52,16 @@ def check_positive(name: str, value: Any, *, allow_inf: bool = False) -> np.ndar
     return arr
 
 
+def broadcast_to_budgets(name: str, values: np.ndarray, C: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(C, values)`` broadcast to one entry per budget; QuestionError when the lengths differ."""
+    try:
+        return tuple(np.broadcast_arrays(C, values))
+    except ValueError:
+        raise QuestionError(
+            f"{name} ({np.size(values)} values) must be one value or one per budget ({np.size(C)})"
+        ) from None
+
+
 def require_lower_is_better(law: Law, question: str) -> None:
     """Refuse questions that assume a loss (lower is better) for a higher-is-better metric."""
     if law.direction != "lower":

@@ -26,6 +26,7 @@ import xarray as xr
 
 from bayes_scaling.allocation import (
     allocate,
+    broadcast_to_budgets,
     check_positive,
     draw_coords,
     flops_per_token,
@@ -40,6 +41,7 @@ from bayes_scaling.minimize import decreasing_root
 from bayes_scaling.noise import discrepancy_scale, predictive_probability
 from bayes_scaling.optimal import optimal_allocation
 from bayes_scaling.risk import inference_aware_allocation, risk_optimal_allocation
+from bayes_scaling.summaries import check_probability
 
 if TYPE_CHECKING:
     from bayes_scaling.fit import ScalingFit
@@ -57,23 +59,6 @@ __all__ = [
 
 #: Range of budgets (FLOPs) scanned by the numeric search for the compute reaching a target.
 COMPUTE_SEARCH_RANGE = (1e6, 1e45)
-
-
-def check_probability(value: Any, name: str = "probability") -> np.ndarray:
-    """A probability (or 1-D list) strictly inside (0, 1)."""
-    try:
-        arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise QuestionError(f"{name} must be a number in (0, 1), not {value!r}") from None
-    if arr.ndim > 1 or arr.size == 0:
-        raise QuestionError(f"{name} must be a number in (0, 1) or a 1-D list of them")
-    flat = np.atleast_1d(arr)
-    bad = ~((flat > 0) & (flat < 1))
-    if bad.any():
-        raise QuestionError(
-            f"{name} must be strictly between 0 and 1 (e.g. 0.9); got {flat[bad].tolist()}"
-        )
-    return arr
 
 
 def _target_dims(arr: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -250,12 +235,7 @@ def prob_below_target(
         N_coord = None
     else:
         N_ = np.atleast_1d(check_positive("N", N))
-        try:
-            C_b, N_ = np.broadcast_arrays(C, N_)
-        except ValueError:
-            raise QuestionError(
-                f"N ({N_.size} values) must be one value or one per budget ({C.size})"
-            ) from None
+        C_b, N_ = broadcast_to_budgets("N", N_, C)
         C = np.array(C_b)
         inputs = {"N": N_[None, None, :], "D": (C / (k * N_))[None, None, :]}
         if "U" in law.inputs:

@@ -27,6 +27,7 @@ from bayes_scaling.allocation import (  # noqa: F401  (re-exported for the quest
     TOKENS_PER_PARAM_RANGE,
     allocate,
     allocate_many_budgets,
+    broadcast_to_budgets,
     check_positive,
     chinchilla_frontier,
     closed_form_optimum,
@@ -95,12 +96,7 @@ def optimal_allocation(
                 f"{law.name!r} takes {', '.join(law.inputs)}"
             )
         U = np.atleast_1d(check_positive("unique_tokens", unique_tokens, allow_inf=True))
-        try:
-            C, U = np.broadcast_arrays(C, U)
-        except ValueError:
-            raise QuestionError(
-                f"unique_tokens ({U.size} values) must be one value or one per budget ({C.size})"
-            ) from None
+        C, U = broadcast_to_budgets("unique_tokens", U, C)
     k = flops_per_token(fit)
     resolved = resolve_method(law, method)
     params = params_of(fit)
@@ -214,12 +210,7 @@ def _fixed_inputs(fit, C, N, D):
         raise QuestionError("give exactly one of N (model size) or D (training tokens)")
     name, value = ("N", N) if N is not None else ("D", D)
     fixed = np.atleast_1d(check_positive(name, value))
-    try:
-        C, fixed = np.broadcast_arrays(C, fixed)
-    except ValueError:
-        raise QuestionError(
-            f"{name} ({fixed.size} values) must be one value or one per budget ({C.size})"
-        ) from None
+    C, fixed = broadcast_to_budgets(name, fixed, C)
     k = flops_per_token(fit)
     other = C / (k * fixed)
     return (fixed, other, C) if name == "N" else (other, fixed, C)

@@ -31,6 +31,7 @@ from bayes_scaling.allocation import (
 from bayes_scaling.errors import QuestionError
 from bayes_scaling.minimize import minimize_bracketed, minimize_local
 from bayes_scaling.optimal import optimal_allocation
+from bayes_scaling.summaries import check_probability
 
 if TYPE_CHECKING:
     from bayes_scaling.fit import ScalingFit
@@ -65,13 +66,10 @@ def _check_risk(risk: str, level: Any) -> float:
             f"risk must be one of {', '.join(RISKS)} (mean, value at risk, conditional value "
             f"at risk), not {risk!r}"
         )
-    try:
-        level = float(level)
-    except (TypeError, ValueError):
-        raise QuestionError(f"level must be a number in (0, 1), not {level!r}") from None
-    if not 0.0 < level < 1.0:
-        raise QuestionError(f"level must be strictly between 0 and 1 (e.g. 0.9), not {level!r}")
-    return level
+    level_arr = check_probability(level, "level")
+    if level_arr.ndim != 0:
+        raise QuestionError(f"level must be one number in (0, 1), not {level!r}")
+    return float(level_arr)
 
 
 class _Objective:

@@ -7,6 +7,8 @@ column states the interval probability.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -17,15 +19,29 @@ from bayes_scaling.errors import QuestionError
 SAMPLE_DIMS = ("chain", "draw")
 
 
-def check_ci(ci: float) -> float:
-    """Validate an interval probability in (0, 1)."""
+def check_probability(value: Any, name: str = "probability") -> np.ndarray:
+    """A probability (or 1-D list of them) strictly inside (0, 1); QuestionError otherwise."""
     try:
-        ci = float(ci)
+        arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
-        raise QuestionError(f"ci must be a number in (0, 1), not {ci!r}") from None
-    if not 0.0 < ci < 1.0:
-        raise QuestionError(f"ci must be strictly between 0 and 1 (e.g. 0.9), not {ci!r}")
-    return ci
+        raise QuestionError(f"{name} must be a number in (0, 1), not {value!r}") from None
+    if arr.ndim > 1 or arr.size == 0:
+        raise QuestionError(f"{name} must be a number in (0, 1) or a 1-D list of them")
+    flat = np.atleast_1d(arr)
+    bad = ~((flat > 0) & (flat < 1))
+    if bad.any():
+        raise QuestionError(
+            f"{name} must be strictly between 0 and 1 (e.g. 0.9); got {flat[bad].tolist()}"
+        )
+    return arr
+
+
+def check_ci(ci: float) -> float:
+    """Validate one interval probability in (0, 1)."""
+    arr = check_probability(ci, "ci")
+    if arr.ndim != 0:
+        raise QuestionError(f"ci must be one number in (0, 1), not {ci!r}")
+    return float(arr)
 
 
 def interval_bounds(draws: xr.DataArray, *, ci: float = CI) -> tuple[xr.DataArray, xr.DataArray]:

@@ -212,15 +212,10 @@ def budget(
 ) -> None:
     """Compute needed to reach a target loss, the budget that reaches it with a probability,
     and optionally its cost and an inference-aware allocation."""
-    from bayes_scaling.budget import (
-        CostModel,
-        check_probability,
-        compute_at_probability,
-        inference_aware_allocation,
-    )
+    from bayes_scaling.budget import CostModel, compute_at_probability, inference_aware_allocation
     from bayes_scaling.optimal import check_positive
     from bayes_scaling.storage import load_fit
-    from bayes_scaling.summaries import check_ci
+    from bayes_scaling.summaries import check_ci, check_probability
 
     check_ci(ci)
     check_positive("--target-loss", target_loss)
