@@ -297,7 +297,9 @@ def load_runs(
     """
     if isinstance(source, Runs):
         if columns or drop_invalid or flops_per_token != source.flops_per_token:
-            source = source.table.rename(columns={})
+            # re-derive from the columns the user gave (a derived C used the old k)
+            derived = [c for c, origin in source.mapping.items() if origin == "derived"]
+            source = source.table.drop(columns=derived)
         else:
             return source
     k = float(flops_per_token)

@@ -56,6 +56,13 @@ def test_tokens_derived_from_compute_with_custom_rule():
     assert runs.mapping["D"] == "derived" and runs.flops_per_token == 8
 
 
+def test_reloading_runs_with_another_flops_rule_rederives_compute():
+    runs = load_runs({"N": [1e8, 1e9], "D": [1e9, 2e10], "loss": [3.0, 2.5]})
+    again = load_runs(runs, flops_per_token=8)
+    np.testing.assert_allclose(again.column("C"), 8 * runs.column("N") * runs.column("D"))
+    assert load_runs(runs) is runs  # nothing asked: the same validated object
+
+
 def test_scaled_column_name_and_explicit_mapping():
     table = pd.DataFrame({"params_millions": [70, 400], "my_tokens": [1e9, 8e9], "L": [3.1, 2.8]})
     runs = load_runs(table, columns={"D": "my_tokens", "loss": "L"})
