@@ -320,7 +320,9 @@ def demo(
 
     output_dir.mkdir(parents=True, exist_ok=True)
     runs = datasets.chinchilla_like(seed=seed)
-    runs.table.to_csv(output_dir / "runs.csv", index=False)
+    from bayes_scaling.storage import atomic_write
+
+    atomic_write(output_dir / "runs.csv", lambda tmp: runs.table.to_csv(tmp, index=False))
     if not quiet:
         out.print(
             f"{runs.n_runs} simulated runs from Epoch AI's Chinchilla refit "

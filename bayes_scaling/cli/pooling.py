@@ -80,7 +80,10 @@ def fit_many(
             path = result.fit.save(output_dir / f"{result.name}.nc", force=force)
             entry["file"] = path.name
         summary.append(entry)
-    (output_dir / "summary.json").write_text(json.dumps({"jobs": summary}, indent=2))
+    from bayes_scaling.storage import atomic_write
+
+    text = json.dumps({"jobs": summary}, indent=2)
+    atomic_write(output_dir / "summary.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     failed = [r for r in results if not r.ok]
     if not quiet:
         _print_results(results)
