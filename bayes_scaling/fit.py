@@ -34,6 +34,7 @@ from bayes_scaling.model import (
     references,
     user_values,
 )
+from bayes_scaling.native import compile_model
 from bayes_scaling.pooling import (
     PoolingSpec,
     group_posterior,
@@ -188,9 +189,11 @@ class ScalingFit:
 
 
 def _compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
-    """A nutpie-compiled model, re-used (with new data) when only the data change."""
-    import nutpie
+    """A nutpie-compiled model, re-used (with new data) when only the data change.
 
+    Within a process the compiled model is kept (``_COMPILED``); across processes the sampler
+    callbacks come from numba's on-disk cache (:mod:`bayes_scaling.native`).
+    """
     key = (
         law.to_json(),
         tuple((p.name, str(p.prior), p.scaled) for p in plans),
@@ -208,7 +211,7 @@ def _compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
         data = {k: v for k, v in data.items() if not known or k in known}
         return compiled.with_data(**data), True
     model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling)
-    compiled = nutpie.compile_pymc_model(model)
+    compiled = compile_model(model)
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.popitem(last=False)

@@ -305,10 +305,10 @@ def _compiled(law, runs, plans, likelihood, refs):
 
         return _compiled_model(law, runs, plans, {}, likelihood, refs)
     except (ImportError, TypeError, KeyError):  # pragma: no cover - cache API changed
-        import nutpie
+        from bayes_scaling.native import compile_model
 
         model = build_model(law, runs, likelihood=likelihood, refs=refs)
-        return nutpie.compile_pymc_model(model), False
+        return compile_model(model), False
 
 
 def _draws(post, plan) -> np.ndarray:
