@@ -73,10 +73,11 @@ def require_lower_is_better(law: Law, question: str) -> None:
 
 
 def require_allocation_law(law: Law, question: str = "a compute-optimal allocation") -> None:
-    """The law must take both N and D (and describe a loss) to split a budget between them."""
-    if not {"N", "D"} <= set(law.inputs):
+    """The law must take N and D (or N and the budget C) and describe a loss to split a budget."""
+    inputs = set(law.inputs)
+    if "N" not in inputs or not inputs & {"D", "C"} or not inputs <= {"N", "D", "C", "U"}:
         raise QuestionError(
-            f"{question} needs a law of both N and D, but law {law.name!r} takes only "
+            f"{question} needs a law of both N and D (or N and C), but law {law.name!r} takes "
             f"{', '.join(law.inputs)}; fit a two-input law such as chinchilla or kaplan"
         )
     require_lower_is_better(law, question)
@@ -106,7 +107,17 @@ def draw_coords(fit: ScalingFit) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ core solver
 def has_closed_form(law: Law) -> bool:
     """Whether the law's spec gives a closed-form optimum (and needs no unique-token input)."""
-    return bool(law.optimum) and set(law.inputs) == {"N", "D"}
+    return bool(law.optimum) and set(law.inputs) in ({"N", "D"}, {"N", "C"})
+
+
+def budget_inputs(law: Law, N, D, *, k: float, U=None) -> dict[str, Any]:
+    """The law's inputs at model size ``N`` and tokens ``D`` (C = k N D; U unlimited if None)."""
+    inputs = {"N": N, "D": D}
+    if "C" in law.inputs:
+        inputs["C"] = k * N * D
+    if "U" in law.inputs:
+        inputs["U"] = np.inf if U is None else U
+    return inputs
 
 
 def has_kinks(law: Law) -> bool:
@@ -163,10 +174,7 @@ def loss_on_budget(law: Law, params, C, log_N, *, k: float, U=None) -> np.ndarra
         )
     N = np.exp(log_N)
     D = C / (k * N)
-    inputs = {"N": N, "D": D}
-    if "U" in law.inputs:
-        inputs["U"] = np.inf if U is None else U
-    return law.evaluate(params, inputs)
+    return law.evaluate(params, budget_inputs(law, N, D, k=k, U=U))
 
 
 def allocate(
@@ -192,7 +200,7 @@ def allocate(
     if method == "closed_form":
         N = closed_form_optimum(law, params, C, k=k)
         D = C / (k * N)
-        loss = law.evaluate(params, {"N": N, "D": D})
+        loss = law.evaluate(params, budget_inputs(law, N, D, k=k))
         at_bound = np.zeros(np.shape(loss), dtype=bool)
         return N, D, loss, at_bound
     shape = np.broadcast_shapes(C.shape, *(np.shape(v) for v in params.values()))

@@ -44,7 +44,7 @@ __all__ = ["DESIGNS", "SBCResult", "design_runs", "rank_pvalue", "run_sbc"]
 
 #: Laws checked by default, with the input bound for one-input laws.
 BUILT_IN = ("power_law:C", "log_law:C", "broken_power_law:C", "chinchilla", "kaplan",
-            "data_constrained")  # fmt: skip
+            "data_constrained", "isoflop")  # fmt: skip
 
 
 def _grid_nd() -> dict[str, np.ndarray]:
@@ -59,6 +59,12 @@ def _grid_ndu() -> dict[str, np.ndarray]:
     return {"N": n.ravel(), "U": u.ravel(), "D": (u * epochs).ravel()}
 
 
+def _grid_isoflop() -> dict[str, np.ndarray]:
+    """6 IsoFLOP profiles of 9 sizes, centred on a Chinchilla-like guess N = 0.09 C^0.5."""
+    c, factor = np.meshgrid(np.geomspace(1e18, 1e21, 6), np.geomspace(1 / 8, 8, 9))
+    return {"N": (0.09 * c**0.5 * factor).ravel(), "C": c.ravel()}
+
+
 #: Fixed simulation design of each law: canonical input columns (C = 6 N D is derived).
 DESIGNS: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "power_law": lambda: {"C": np.geomspace(1e18, 1e22, 16)},
@@ -67,6 +73,7 @@ DESIGNS: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "chinchilla": _grid_nd,
     "kaplan": _grid_nd,
     "data_constrained": _grid_ndu,
+    "isoflop": _grid_isoflop,
 }
 
 

@@ -10,7 +10,15 @@ import pytest
 from bayes_scaling.errors import FormulaError, LawError
 from bayes_scaling.laws import Law, get_law, list_laws
 
-BUILT_IN = ["broken_power_law", "chinchilla", "data_constrained", "kaplan", "log_law", "power_law"]
+BUILT_IN = [
+    "broken_power_law",
+    "chinchilla",
+    "data_constrained",
+    "isoflop",
+    "kaplan",
+    "log_law",
+    "power_law",
+]
 
 
 def test_library_lists_every_built_in_law():
@@ -35,6 +43,20 @@ def test_chinchilla_matches_hand_written_formula():
     expected = 1.69 + 406.4 / N**0.34 + 410.7 / D**0.28
     np.testing.assert_allclose(law.evaluate(params, {"N": N, "D": D}), expected, rtol=1e-12)
     assert law.optimum is not None and law.published["epoch2024"]["alpha"] == 0.348
+
+
+def test_isoflop_is_a_parabola_in_log_n_with_its_minimum_on_the_power_law():
+    law = get_law("isoflop")
+    p = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "E": 1.7, "B": 600.0}
+    C = 1e20
+    N_opt = 0.09 * C**0.5
+    N = N_opt * np.array([0.25, 0.5, 1.0, 2.0, 4.0])
+    L = law.evaluate(p, {"N": N, "C": np.full(5, C)})
+    assert np.argmin(L) == 2 and L[2] == pytest.approx(1.7 + 600.0 / C**0.15, rel=1e-12)
+    np.testing.assert_allclose(L[[0, 1]], L[[4, 3]], rtol=1e-12)  # symmetric in log N
+    curvature = 500.0 / C**0.2
+    assert L[3] - L[2] == pytest.approx(curvature * np.log(2.0) ** 2, rel=1e-12)
+    assert law.optimum is not None and set(law.inputs) == {"N", "C"}
 
 
 def test_kaplan_at_published_constants():

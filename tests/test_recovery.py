@@ -29,6 +29,9 @@ pytestmark = [pytest.mark.slow, pytest.mark.model]
 
 DATA_SEED = 1
 _C = np.geomspace(1e17, 1e21, 30)
+_C_ISO, _FACTOR = (
+    a.ravel() for a in np.meshgrid(np.geomspace(1e18, 1e21, 7), np.geomspace(1 / 4, 4, 7))
+)
 _N, _U, _EPOCHS = (a.ravel() for a in np.meshgrid(np.geomspace(1e8, 3e9, 5), [1e9, 4e9, 1.6e10],
                                                   [1, 2, 4, 8, 16, 40]))  # fmt: skip
 
@@ -46,6 +49,11 @@ def _design(law: str):
         "broken_power_law:C": (
             {"alpha": 0.1, "delta": 0.3, "f": 0.3, "x_b": 1e19, "E": 1.5, "A": 2.0 * 1e17**0.1},
             {"C": np.geomspace(1e16, 1e22, 40)},
+        ),
+        # IsoFLOP profiles of 7 sizes (N_opt/4 to 4 N_opt) at 7 budgets, a Chinchilla-like a = 0.5
+        "isoflop": (
+            {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "E": 1.7, "B": 600.0},
+            {"N": 0.09 * _C_ISO**0.5 * _FACTOR, "C": _C_ISO},
         ),
         # Muennighoff et al. 2023's published fit; 1 to 40 epochs over 3 unique-token budgets
         "data_constrained": (
@@ -65,6 +73,7 @@ LAWS = [
     "chinchilla",
     "kaplan",
     "data_constrained",
+    "isoflop",
 ]
 _FITS: dict[str, tuple] = {}
 

@@ -1,0 +1,90 @@
+"""IsoFLOP helpers: runs near each profile's minimum, and the two-step Approach-2 estimate."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_scaling as bs
+from bayes_scaling.errors import DataError
+from bayes_scaling.isoflop import near_optimum, two_step_exponent
+from tests.conftest import shared_file
+
+TRUTH = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "E": 1.7, "B": 600.0}
+
+
+def _profiles(truth=TRUTH, *, sigma=0.002, seed=0, groups=("g",)):
+    """Simulated IsoFLOP profiles: 9 sizes per budget, from N_opt/8 to 8 N_opt."""
+    C, factor = np.meshgrid(np.geomspace(1e18, 1e21, 7), np.geomspace(1 / 8, 8, 9))
+    C, N = C.ravel(), (truth["G"] * C ** truth["a"] * factor).ravel()
+    frames = []
+    for i, g in enumerate(groups):
+        runs = bs.datasets.simulate(
+            "isoflop", truth, {"N": N, "C": C, "D": C / (6 * N)}, sigma=sigma, seed=seed + i
+        )
+        frames.append(runs.table.assign(group=g))
+    return bs.load_runs(pd.concat(frames, ignore_index=True))
+
+
+def test_near_optimum_keeps_five_runs_around_each_minimum():
+    runs = _profiles(groups=("x", "y"))
+    near = near_optimum(runs)
+    assert near.n_runs == 2 * 7 * 5 and runs.n_runs == 2 * 7 * 9  # the input is unchanged
+    for (_, _), profile in near.table.groupby(["group", "C"]):
+        ratio = profile["N"] / (TRUTH["G"] * profile["C"] ** TRUTH["a"])
+        assert ratio.min() > 1 / 8 and ratio.max() < 8  # the profile's ends are gone
+
+
+def test_near_optimum_drops_short_profiles_and_checks_arguments():
+    runs = _profiles()
+    edge = runs.subset(runs.column("N") < TRUTH["G"] * runs.column("C") ** TRUTH["a"] / 3)
+    with pytest.raises(DataError, match="no IsoFLOP profile has 3 runs"):
+        near_optimum(edge.subset(np.arange(edge.n_runs) % 3 == 0))
+    with pytest.raises(ValueError, match="parabola needs three"):
+        near_optimum(runs, min_points=2)
+    with pytest.raises(DataError, match="need columns N, C and loss"):
+        near_optimum(bs.load_runs(pd.DataFrame({"D": [1e9, 2e9], "loss": [3.0, 2.9]})))
+
+
+def test_two_step_exponent_recovers_the_simulated_exponent():
+    table = two_step_exponent(_profiles(groups=("x", "y")))
+    assert list(table.index) == ["x", "y"] and (table["profiles"] == 7).all()
+    np.testing.assert_allclose(table["a"], TRUTH["a"], atol=0.02)
+
+
+def test_two_step_exponent_reproduces_porian_et_al():
+    """The authors' exponents (their own minima, then least squares) within 0.04 everywhere."""
+    points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
+    published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
+    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
+    for table in (points, published):
+        table["config"] = table[keys].astype(str).agg("/".join, axis=1)
+    runs = bs.load_runs(
+        points[["n_params", "tokens", "flops", "loss", "config"]],
+        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
+    )
+    ours = two_step_exponent(runs)["a"]
+    theirs = published.set_index("config").loc[ours.index, "a_n_exponent"]
+    assert len(ours) == 15
+    assert np.abs(ours - theirs).max() < 0.04, (ours - theirs).round(3).to_dict()
+
+
+@pytest.mark.model
+def test_isoflop_fit_answers_allocation_questions():
+    """The law's own optimum (closed form) is N_opt = G C^a; the numeric search agrees."""
+    fit = bs.fit(_profiles(sigma=0.005), law="isoflop", draws=200, tune=300, chains=2, seed=3)
+    budgets = [1e19, 1e20]
+    closed = fit.optimal(compute=budgets)
+    post = fit.posterior
+    expected = post["G"].values[..., None] * np.asarray(budgets) ** post["a"].values[..., None]
+    np.testing.assert_allclose(closed["N_opt"].values, expected, rtol=1e-10)
+    at_optimum = (
+        post["E"].values[..., None]
+        + post["B"].values[..., None] / np.asarray(budgets) ** post["b"].values[..., None]
+    )
+    np.testing.assert_allclose(closed["loss"].values, at_optimum, rtol=1e-10)
+    numeric = fit.optimal(compute=budgets, method="numeric")
+    np.testing.assert_allclose(numeric["N_opt"].values, closed["N_opt"].values, rtol=0.01)
+    a = float(post["a"].median())
+    assert abs(a - TRUTH["a"]) < 0.03
