@@ -211,44 +211,53 @@ def test_group_fit_is_an_unpooled_view_for_every_question(pooled):
 
 
 # ------------------------------------------------------------------------------ Porian et al.
+#: Varying by configuration: all but E (see benchmarks/bench_porian.py and notebook 06)
+VARY_PORIAN = ("a", "b", "G", "c", "kappa", "B")
+
+
 @pytest.mark.slow
 @pytest.mark.model
-def test_porian_pooled_exponents_track_the_authors():
-    """Pooled chinchilla fit of Porian et al.'s 15 IsoFLOP configurations (subsampled, short).
+def test_porian_pooled_isoflop_exponents_match_the_authors():
+    """Pooled isoflop-law fit of Porian et al.'s 15 configurations (near-minimum runs, short).
 
-    Each configuration's a = beta / (alpha + beta) is compared with the authors' Approach-2
+    Each configuration's compute-optimal exponent ``a`` is compared with the authors' Approach-2
     estimate: the paper's headline (Kaplan's setup gives a much larger a than tuned
-    hyperparameters) must hold, and some 90% intervals must contain the authors' value (4-5 of
-    15 in the full fit of notebook 06; the misses are discussed there).
+    hyperparameters) must hold, medians must sit close to the authors' values (median error 0.026
+    in the benchmark; the largest, 0.115, on a long-warm-up configuration), and about half the 90%
+    intervals must contain them (8-9 of 15 with 4 x 750 draws in ``benchmarks/bench_porian.py``;
+    method choice alone moves a by up to 0.03, see notebook 06).
     """
+    from bayes_scaling.isoflop import near_optimum
+
     points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
     published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
     keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
     for table in (points, published):
         table["config"] = table[keys].astype(str).agg("/".join, axis=1)
-    points = points.iloc[::2]
     runs = bs.load_runs(
         points[["n_params", "tokens", "flops", "loss", "config"]],
         columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
     )
     fit = bs.fit(
-        runs,
-        law="chinchilla",
-        vary="E,A,B,alpha,beta",
+        near_optimum(runs),
+        law="isoflop",
+        vary=VARY_PORIAN,
+        likelihood="normal",
         draws=300,
-        tune=400,
+        tune=500,
         chains=2,
         seed=4,
         discrepancy=None,
     )
-    assert len(fit.pooling.groups) == 15 and all(fit.pooling.centered.values())
-    post = fit.posterior
-    a = post["beta_group"] / (post["alpha_group"] + post["beta_group"])
+    assert len(fit.pooling.groups) == 15
+    a = fit.posterior["a_group"]
     lower, median, upper = (a.quantile(q, dim=("chain", "draw")).values for q in (0.05, 0.5, 0.95))
     labels = list(a["group"].values)
     theirs = published.set_index("config").loc[labels, "a_n_exponent"].values
     kaplan = np.array(["/kaplan/kaplan/" in g for g in labels])
     tuned = np.array(["/tuned/short/" in g for g in labels])
-    assert median[kaplan].mean() > median[tuned].mean() + 0.08
-    assert theirs[kaplan].mean() > theirs[tuned].mean() + 0.08
-    assert int(np.sum((lower <= theirs) & (theirs <= upper))) >= 2
+    assert median[kaplan].mean() > median[tuned].mean() + 0.25
+    error = np.abs(median - theirs)
+    assert np.median(error) < 0.04 and error.max() < 0.15, np.round(median - theirs, 3)
+    inside = int(np.sum((lower <= theirs) & (theirs <= upper)))
+    assert inside >= 7, f"only {inside} of 15 intervals contain the authors' a"
