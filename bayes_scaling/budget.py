@@ -27,6 +27,7 @@ import xarray as xr
 from bayes_scaling.allocation import (
     allocate,
     broadcast_to_budgets,
+    budget_inputs,
     check_positive,
     draw_coords,
     flops_per_token,
@@ -237,9 +238,8 @@ def prob_below_target(
         N_ = np.atleast_1d(check_positive("N", N))
         C_b, N_ = broadcast_to_budgets("N", N_, C)
         C = np.array(C_b)
-        inputs = {"N": N_[None, None, :], "D": (C / (k * N_))[None, None, :]}
-        if "U" in law.inputs:
-            inputs["U"] = np.inf if unique_tokens is None else float(unique_tokens)
+        U = None if unique_tokens is None else float(unique_tokens)
+        inputs = budget_inputs(law, N_[None, None, :], (C / (k * N_))[None, None, :], k=k, U=U)
         loss = law.evaluate(params_of(fit), inputs)
         N_draws = inputs["N"]
         N_coord = N_

@@ -20,6 +20,7 @@ import xarray as xr
 
 from bayes_scaling.allocation import (
     allocate,
+    budget_inputs,
     check_positive,
     draw_coords,
     flops_per_token,
@@ -238,15 +239,15 @@ def _chinchilla_inference_optimum(params, target, d_inf, *, k: float):
     return np.where(ok, N, np.nan), np.where(ok, D, np.nan)
 
 
-def _tokens_for_loss(law, params, N, target) -> np.ndarray:
+def _tokens_for_loss(law, params, N, target, *, k: float) -> np.ndarray:
     """Per draw, the D at which the law at N reaches ``target`` (inf if never), by bisection."""
     shape = np.broadcast_shapes(np.shape(N), target.shape, *(np.shape(v) for v in params.values()))
     lo = np.zeros(shape)
     hi = np.full(shape, np.log(1e40))
-    reach = law.evaluate(params, {"N": N, "D": np.exp(hi)}) <= target
+    reach = law.evaluate(params, budget_inputs(law, N, np.exp(hi), k=k)) <= target
     for _ in range(60):
         mid = 0.5 * (lo + hi)
-        ok = law.evaluate(params, {"N": N, "D": np.exp(mid)}) <= target
+        ok = law.evaluate(params, budget_inputs(law, N, np.exp(mid), k=k)) <= target
         hi = np.where(ok, mid, hi)
         lo = np.where(ok, lo, mid)
     return np.where(reach, np.exp(hi), np.inf)
@@ -308,14 +309,14 @@ def inference_aware_allocation(
 
         def objective(x):
             N = np.exp(x)
-            D = _tokens_for_loss(law, params, N, target_arr)
+            D = _tokens_for_loss(law, params, N, target_arr, k=k)
             total = k * N * D + 2.0 * N * d_inf
             return np.where(np.isfinite(total), np.log(total), 1e6 - x)
 
         hi = np.broadcast_to(np.log(N_c), (*reach.shape[:2], flat.size))
         x, _ = minimize_bracketed(objective, hi - 12.0, hi, width=0.01, polish=3)
         N = np.where(reach, np.exp(x), np.nan)
-        D = np.where(reach, _tokens_for_loss(law, params, N, target_arr), np.nan)
+        D = np.where(reach, _tokens_for_loss(law, params, N, target_arr, k=k), np.nan)
         N_c = np.where(reach, N_c, np.nan)
         D_c = np.where(reach, D_c, np.nan)
     N, D = np.broadcast_arrays(N, D)

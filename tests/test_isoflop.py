@@ -88,3 +88,23 @@ def test_isoflop_fit_answers_allocation_questions():
     np.testing.assert_allclose(numeric["N_opt"].values, closed["N_opt"].values, rtol=0.01)
     a = float(post["a"].median())
     assert abs(a - TRUTH["a"]) < 0.03
+    _decisions_work_for_a_law_of_n_and_c(fit)
+
+
+def _decisions_work_for_a_law_of_n_and_c(fit):
+    """Budget, risk and inference-aware questions evaluate the law with C = k N D."""
+    from bayes_scaling.budget import compute_for_target, prob_below_target
+    from bayes_scaling.risk import inference_aware_allocation, risk_optimal_allocation
+
+    target = float(fit.optimal(compute=1e20)["loss"].median())
+    needed = compute_for_target(fit, target=target)
+    assert 3e19 < float(needed["compute_needed"].median()) < 3e20
+    p_opt = prob_below_target(fit, target=target + 0.02, compute=1e20)["probability"].item()
+    n_far = 8 * TRUTH["G"] * 1e20 ** TRUTH["a"]  # 8x too large a model for the budget
+    p_far = prob_below_target(fit, target=target + 0.02, compute=1e20, N=n_far)["probability"]
+    p_far = p_far.item()
+    assert p_opt > 0.9 and p_far < p_opt
+    risky = risk_optimal_allocation(fit, compute=1e20, risk="cvar", level=0.9)
+    assert np.isfinite(risky["N_opt"].values).all()
+    served = inference_aware_allocation(fit, target=target + 0.05, inference_tokens=1e13)
+    assert float(served["tokens_per_param"].median()) > 0
