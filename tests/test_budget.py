@@ -150,7 +150,7 @@ def test_inference_aware_allocation(chin):
     # and beats a brute-force scan of N on the iso-loss curve
     sub = {k: v[0, :3, 0][:, None] for k, v in opt.params_of(chin).items()}
     grid = np.exp(np.linspace(np.log(5e9), np.log(2e11), 40001))[None, :]
-    D = _tokens_for_loss(chin.law, sub, grid, np.full((3, 1), 2.0))
+    D = _tokens_for_loss(chin.law, sub, grid, np.full((3, 1), 2.0), k=6.0)
     total = 6 * grid * D + 2 * grid * 1e13
     np.testing.assert_allclose(grid[0, np.argmin(total, axis=1)], ds["N"][0, :3, 3], rtol=1e-3)
 
