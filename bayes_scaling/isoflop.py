@@ -53,7 +53,7 @@ def near_optimum(runs: Runs, *, neighbours: int = 2, min_points: int = 3) -> Run
         A new Runs object; ``runs`` is unchanged.
     """
     if int(neighbours) < 1 or int(min_points) < 3:
-        raise ValueError("neighbours must be >= 1 and min_points >= 3 (a parabola needs three)")
+        raise DataError("neighbours must be >= 1 and min_points >= 3 (a parabola needs three)")
     keep = np.zeros(runs.n_runs, dtype=bool)
     for _, profile in profiles(runs):
         ordered = profile.sort_values("N")

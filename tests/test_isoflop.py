@@ -41,7 +41,7 @@ def test_near_optimum_drops_short_profiles_and_checks_arguments():
     edge = runs.subset(runs.column("N") < TRUTH["G"] * runs.column("C") ** TRUTH["a"] / 3)
     with pytest.raises(DataError, match="no IsoFLOP profile has 3 runs"):
         near_optimum(edge.subset(np.arange(edge.n_runs) % 3 == 0))
-    with pytest.raises(ValueError, match="parabola needs three"):
+    with pytest.raises(DataError, match="parabola needs three"):
         near_optimum(runs, min_points=2)
     with pytest.raises(DataError, match="need columns N, C and loss"):
         near_optimum(bs.load_runs(pd.DataFrame({"D": [1e9, 2e9], "loss": [3.0, 2.9]})))
@@ -108,3 +108,23 @@ def _decisions_work_for_a_law_of_n_and_c(fit):
     assert np.isfinite(risky["N_opt"].values).all()
     served = inference_aware_allocation(fit, target=target + 0.05, inference_tokens=1e13)
     assert float(served["tokens_per_param"].median()) > 0
+
+
+@pytest.mark.model
+def test_cli_fit_keeps_the_runs_near_each_minimum(tmp_path):
+    from typer.testing import CliRunner
+
+    from bayes_scaling.cli import app
+
+    path = tmp_path / "profiles.csv"
+    _profiles(sigma=0.005).table.to_csv(path, index=False)
+    runner = CliRunner()
+    out = tmp_path / "iso.nc"
+    small = ["--draws", "100", "--tune", "200", "--chains", "2", "--seed", "1"]
+    args = ["fit", str(path), "--law", "isoflop", "--near-optimum", "2", "-o", str(out), *small]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "35 of 63 runs kept" in result.output
+    assert bs.load(out).runs.n_runs == 35
+    bad = runner.invoke(app, [*args[:4], "--near-optimum", "0", "-o", str(tmp_path / "x.nc")])
+    assert bad.exit_code == 1 and "parabola needs three" in bad.output

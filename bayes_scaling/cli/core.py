@@ -58,6 +58,13 @@ def fit(
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
     seed: Annotated[int | None, typer.Option(help="Random seed (recorded in the file).")] = None,
     drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
+    near_optimum: Annotated[
+        int | None,
+        typer.Option(
+            help="IsoFLOP data: keep only the K model sizes on each side of each profile's "
+            "lowest loss (per group and budget C), as Approach 2 does; e.g. 2."
+        ),
+    ] = None,
     discrepancy: Annotated[
         str,
         typer.Option(
@@ -94,6 +101,13 @@ def fit(
             runs, columns=columns, flops_per_token=flops_per_token, drop_invalid=drop_invalid
         )
     echo_warnings(caught, quiet)
+    if near_optimum is not None:
+        from bayes_scaling.isoflop import near_optimum as select
+
+        kept = select(table, neighbours=near_optimum)
+        if not quiet:
+            out.print(f"near each IsoFLOP minimum: {kept.n_runs} of {table.n_runs} runs kept")
+        table = kept
     from bayes_scaling.fit import fit as run_fit
     from bayes_scaling.laws import Law
     from bayes_scaling.priors import parse_priors
