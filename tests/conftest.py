@@ -21,6 +21,25 @@ def shared_file(*parts: str) -> Path:
     return path
 
 
+def porian_runs():
+    """Porian et al. 2024's IsoFLOP points as Runs (group = configuration), and the authors'
+    per-configuration fits indexed by the same labels; skips when the data are absent."""
+    import pandas as pd
+
+    import bayes_scaling as bs
+
+    points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
+    published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
+    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
+    for table in (points, published):
+        table["config"] = table[keys].astype(str).agg("/".join, axis=1)
+    runs = bs.load_runs(
+        points[["n_params", "tokens", "flops", "loss", "config"]],
+        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
+    )
+    return runs, published.set_index("config")
+
+
 @pytest.fixture(scope="session")
 def epoch_csv() -> Path:
     """Epoch AI's reconstruction of the 245 Chinchilla runs."""

@@ -9,7 +9,7 @@ import pytest
 import bayes_scaling as bs
 from bayes_scaling.errors import DataError
 from bayes_scaling.isoflop import near_optimum, two_step_exponent
-from tests.conftest import shared_file
+from tests.conftest import porian_runs
 
 TRUTH = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "E": 1.7, "B": 600.0}
 
@@ -55,17 +55,9 @@ def test_two_step_exponent_recovers_the_simulated_exponent():
 
 def test_two_step_exponent_reproduces_porian_et_al():
     """The authors' exponents (their own minima, then least squares) within 0.04 everywhere."""
-    points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
-    published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
-    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
-    for table in (points, published):
-        table["config"] = table[keys].astype(str).agg("/".join, axis=1)
-    runs = bs.load_runs(
-        points[["n_params", "tokens", "flops", "loss", "config"]],
-        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
-    )
+    runs, published = porian_runs()
     ours = two_step_exponent(runs)["a"]
-    theirs = published.set_index("config").loc[ours.index, "a_n_exponent"]
+    theirs = published.loc[ours.index, "a_n_exponent"]
     assert len(ours) == 15
     assert np.abs(ours - theirs).max() < 0.04, (ours - theirs).round(3).to_dict()
 

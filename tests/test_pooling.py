@@ -22,7 +22,7 @@ from bayes_scaling.pooling import (
 )
 from bayes_scaling.predict import law_draws
 from bayes_scaling.priors import Prior
-from tests.conftest import shared_file
+from tests.conftest import porian_runs
 
 TRUE = {"alpha": 0.34, "beta": 0.37, "B": 2085.0}
 
@@ -229,15 +229,7 @@ def test_porian_pooled_isoflop_exponents_match_the_authors():
     """
     from bayes_scaling.isoflop import near_optimum
 
-    points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
-    published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
-    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
-    for table in (points, published):
-        table["config"] = table[keys].astype(str).agg("/".join, axis=1)
-    runs = bs.load_runs(
-        points[["n_params", "tokens", "flops", "loss", "config"]],
-        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
-    )
+    runs, published = porian_runs()
     fit = bs.fit(
         near_optimum(runs),
         law="isoflop",
@@ -253,7 +245,7 @@ def test_porian_pooled_isoflop_exponents_match_the_authors():
     a = fit.posterior["a_group"]
     lower, median, upper = (a.quantile(q, dim=("chain", "draw")).values for q in (0.05, 0.5, 0.95))
     labels = list(a["group"].values)
-    theirs = published.set_index("config").loc[labels, "a_n_exponent"].values
+    theirs = published.loc[labels, "a_n_exponent"].values
     kaplan = np.array(["/kaplan/kaplan/" in g for g in labels])
     tuned = np.array(["/tuned/short/" in g for g in labels])
     assert median[kaplan].mean() > median[tuned].mean() + 0.25
