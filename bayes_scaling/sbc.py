@@ -245,7 +245,9 @@ def run_sbc(
     compiled, reused = _compiled(law, runs, plans, likelihood, fixed_refs)
     known = {var.name for var in compiled.shared_var_keys}  # unused references are dropped
     t1 = time.perf_counter()
-    names = [*law.param_names, "sigma", *(["nu"] if likelihood == "student_t" else [])]
+    fixed = {p.name for p in plans if p.prior.is_fixed}  # a constant has no rank to test
+    names = [*(n for n in law.param_names if n not in fixed), "sigma"]
+    names += ["nu"] if likelihood == "student_t" else []
     ranks = {k: np.empty(n_sims, dtype=int) for k in names}
     n_rejected = n_divergent = 0
     max_rhat = 0.0

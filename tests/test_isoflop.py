@@ -11,7 +11,9 @@ from bayes_scaling.errors import DataError
 from bayes_scaling.isoflop import near_optimum, two_step_exponent
 from tests.conftest import porian_runs
 
-TRUTH = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "E": 1.7, "B": 600.0}
+#: C0 is the geometric mean of the simulated budgets, the value a fit fixes it to
+TRUTH = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "C0": 10**19.5, "Lr": 2.4,
+         "S": 0.1}  # fmt: skip
 
 
 def _profiles(truth=TRUTH, *, sigma=0.002, seed=0, groups=("g",)):
@@ -71,10 +73,9 @@ def test_isoflop_fit_answers_allocation_questions():
     post = fit.posterior
     expected = post["G"].values[..., None] * np.asarray(budgets) ** post["a"].values[..., None]
     np.testing.assert_allclose(closed["N_opt"].values, expected, rtol=1e-10)
-    at_optimum = (
-        post["E"].values[..., None]
-        + post["B"].values[..., None] / np.asarray(budgets) ** post["b"].values[..., None]
-    )
+    b, S = post["b"].values[..., None], post["S"].values[..., None]
+    C0, Lr = post["C0"].values[..., None], post["Lr"].values[..., None]
+    at_optimum = Lr - S * (1 - (np.asarray(budgets) / C0) ** -b) / b
     np.testing.assert_allclose(closed["loss"].values, at_optimum, rtol=1e-10)
     numeric = fit.optimal(compute=budgets, method="numeric")
     np.testing.assert_allclose(numeric["N_opt"].values, closed["N_opt"].values, rtol=0.01)

@@ -47,15 +47,19 @@ def test_chinchilla_matches_hand_written_formula():
 
 def test_isoflop_is_a_parabola_in_log_n_with_its_minimum_on_the_power_law():
     law = get_law("isoflop")
-    p = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "E": 1.7, "B": 600.0}
+    p = {"a": 0.5, "b": 0.15, "G": 0.09, "c": 0.2, "kappa": 500.0, "C0": 1e19, "Lr": 2.5, "S": 0.1}
     C = 1e20
     N_opt = 0.09 * C**0.5
     N = N_opt * np.array([0.25, 0.5, 1.0, 2.0, 4.0])
     L = law.evaluate(p, {"N": N, "C": np.full(5, C)})
-    assert np.argmin(L) == 2 and L[2] == pytest.approx(1.7 + 600.0 / C**0.15, rel=1e-12)
+    # the loss at the optimum is E + B / C^b with E = Lr - S / b and B = (S / b) C0^b
+    E, B = 2.5 - 0.1 / 0.15, 0.1 / 0.15 * 1e19**0.15
+    assert np.argmin(L) == 2 and L[2] == pytest.approx(E + B / C**0.15, rel=1e-12)
     np.testing.assert_allclose(L[[0, 1]], L[[4, 3]], rtol=1e-12)  # symmetric in log N
     curvature = 500.0 / C**0.2
     assert L[3] - L[2] == pytest.approx(curvature * np.log(2.0) ** 2, rel=1e-12)
+    at_c0 = law.evaluate(p, {"N": 0.09 * 1e19**0.5, "C": 1e19})
+    assert at_c0 == pytest.approx(2.5, rel=1e-12)
     assert law.optimum is not None and set(law.inputs) == {"N", "C"}
 
 
