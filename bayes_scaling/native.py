@@ -195,6 +195,7 @@ def _compile_cached(model: Any) -> Any:
     for value in values.values():
         value.flags.writeable = False
     keys = {var: f"s{n}" for n, var in enumerate(shared)}
+    shared_data = {keys[var]: values[var] for var in shared}
     return _table_model_class()(
         _n_dim=n_dim,
         dims=dims,
@@ -203,9 +204,9 @@ def _compile_cached(model: Any) -> Any:
         compiled_logp_func=cfuncs["logp"],
         compiled_expand_func=cfuncs["expand"],
         initial_point_func=initial_fn,
-        shared_data={keys[var]: values[var] for var in shared},
+        shared_data=shared_data,
         shared_var_keys=keys,
-        user_data=_table({keys[var]: values[var] for var in shared}, max(n_table, 1)),
+        user_data=_table(shared_data, sizes["n_table"]),
         n_expanded=n_expanded,
         shape_info=shape_info,
         logp_func=logp_pt,

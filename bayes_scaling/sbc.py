@@ -38,7 +38,7 @@ from scipy import stats
 from bayes_scaling.data import Runs, load_runs
 from bayes_scaling.errors import BayesScalingError
 from bayes_scaling.laws import LOSS_REFERENCE, Law, get_law
-from bayes_scaling.model import build_model, model_data, plan_parameters, references, user_values
+from bayes_scaling.model import model_data, plan_parameters, references, user_values
 
 __all__ = ["DESIGNS", "SBCResult", "design_runs", "rank_pvalue", "run_sbc"]
 
@@ -308,16 +308,10 @@ def run_sbc(
 
 
 def _compiled(law, runs, plans, likelihood, refs):
-    """The nutpie-compiled model, shared with :func:`bayes_scaling.fit`'s cache when possible."""
-    try:
-        from bayes_scaling.fit import _compiled_model
+    """The nutpie-compiled model, from (and kept in) :func:`bayes_scaling.fit`'s cache."""
+    from bayes_scaling.fit import _compiled_model
 
-        return _compiled_model(law, runs, plans, {}, likelihood, refs)
-    except (ImportError, TypeError, KeyError):  # pragma: no cover - cache API changed
-        from bayes_scaling.native import compile_model
-
-        model = build_model(law, runs, likelihood=likelihood, refs=refs)
-        return compile_model(model), False
+    return _compiled_model(law, runs, plans, {}, likelihood, refs)
 
 
 def _draws(post, plan) -> np.ndarray:

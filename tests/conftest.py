@@ -24,20 +24,9 @@ def shared_file(*parts: str) -> Path:
 def porian_runs():
     """Porian et al. 2024's IsoFLOP points as Runs (group = configuration), and the authors'
     per-configuration fits indexed by the same labels; skips when the data are absent."""
-    import pandas as pd
+    from benchmarks.bench_porian import porian_runs as load
 
-    import bayes_scaling as bs
-
-    points = pd.read_csv(shared_file("porian2024_isoflops", "isoflop_points.csv"))
-    published = pd.read_csv(shared_file("porian2024_isoflops", "published_fit_results.csv"))
-    keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
-    for table in (points, published):
-        table["config"] = table[keys].astype(str).agg("/".join, axis=1)
-    runs = bs.load_runs(
-        points[["n_params", "tokens", "flops", "loss", "config"]],
-        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
-    )
-    return runs, published.set_index("config")
+    return load(shared_file("porian2024_isoflops", "isoflop_points.csv").parent)
 
 
 @pytest.fixture(scope="session")
