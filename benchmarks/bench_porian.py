@@ -2,7 +2,7 @@
 
 The ``isoflop`` law (a parabola in log N per compute budget around N_opt = G C^a) is fitted to
 the five runs nearest each IsoFLOP minimum, with every parameter varying by configuration
-(partial pooling; the reference budget C0 is fixed). Each configuration's 90% interval for
+(partial pooling; the reference budget C0 is fixed). Each configuration's ``CI`` (90%) interval for
 ``a`` is compared with the authors' estimate (``published_fit_results.csv``: their minima, then
 least squares) and with this package's own two-step estimate on the same runs
 (``bayes_scaling.isoflop.two_step_exponent``).
@@ -77,7 +77,8 @@ def main() -> None:
     )
     seconds = time.perf_counter() - t0
     a = fit.posterior["a_group"]
-    lower, median, upper = (a.quantile(q, dim=("chain", "draw")).values for q in (0.05, 0.5, 0.95))
+    levels = ((1 - bs.CI) / 2, 0.5, (1 + bs.CI) / 2)
+    lower, median, upper = (a.quantile(q, dim=("chain", "draw")).values for q in levels)
     labels = [str(g) for g in a["group"].values]
     theirs = published.loc[labels, "a_n_exponent"].to_numpy()
     two_step = two_step_exponent(runs)["a"].reindex(labels).to_numpy()
