@@ -13,32 +13,35 @@ Examples
 
 from __future__ import annotations
 
-from bayes_scaling import datasets
-from bayes_scaling.budget import (
+from bayes_scaling.api import ScalingFit, fit, load
+from bayes_scaling.core.constants import CI
+from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.evaluation.many import Job, fit_many
+from bayes_scaling.inference.record import FitRecord
+from bayes_scaling.inference.settings import FitSettings
+from bayes_scaling.inputs import datasets
+from bayes_scaling.inputs.laws import Law, get_law, list_laws
+from bayes_scaling.inputs.priors import Prior
+from bayes_scaling.inputs.runs import Runs, load_runs
+from bayes_scaling.model.graph import prior_predictive
+from bayes_scaling.presentation.summaries import interval_table
+from bayes_scaling.questions.budget import (
     CostModel,
     compute_at_probability,
     compute_for_target,
     prob_below_target,
     risk_optimal_allocation,
 )
-from bayes_scaling.constants import CI
-from bayes_scaling.data import Runs, load_runs
-from bayes_scaling.errors import BayesScalingError
-from bayes_scaling.fit import ScalingFit, fit
-from bayes_scaling.laws import Law, get_law, list_laws
-from bayes_scaling.many import Job, fit_many
-from bayes_scaling.model import prior_predictive
-from bayes_scaling.optimal import frontier, optimal_allocation
-from bayes_scaling.pooling import group_fit
-from bayes_scaling.priors import Prior
-from bayes_scaling.storage import load_fit as load
-from bayes_scaling.summaries import interval_table
+from bayes_scaling.questions.draws import group_fit
+from bayes_scaling.questions.optimal import frontier, optimal_allocation
 
 __all__ = [
     "CI",
     "BayesScalingError",
     "CostModel",
     "Job",
+    "FitRecord",
+    "FitSettings",
     "Law",
     "Prior",
     "Runs",
@@ -56,7 +59,18 @@ __all__ = [
     "load",
     "load_runs",
     "optimal_allocation",
+    "plots",
     "prior_predictive",
     "prob_below_target",
+    "report",
     "risk_optimal_allocation",
 ]
+
+
+def __getattr__(name: str):
+    """``bs.plots`` and ``bs.report``, imported on first use (matplotlib is slow to import)."""
+    if name in ("plots", "report"):
+        import importlib
+
+        return importlib.import_module(f"bayes_scaling.presentation.{name}")
+    raise AttributeError(f"module 'bayes_scaling' has no attribute {name!r}")

@@ -22,15 +22,16 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "epoch_chinchilla_fig4" / "svg_extracted_data.csv"
+#: The Epoch AI points shipped in the package (``bayes_scaling.inputs.shipped``).
+DATA = ROOT / "bayes_scaling" / "data" / "epoch_chinchilla" / "svg_extracted_data.csv"
 OUT = ROOT / "benchmarks" / "results" / "bench_baseline.json"
 #: Besiroglu et al. 2024 (arXiv:2404.10102), Epoch AI's refit of the Chinchilla points.
 EPOCH = {"E": 1.817, "A": 482.0, "B": 2085.4, "alpha": 0.348, "beta": 0.366}
 
 
 def main() -> None:
-    from bayes_scaling.baseline import fit_baseline
-    from bayes_scaling.data import load_runs
+    from bayes_scaling.evaluation.baseline import fit_baseline
+    from bayes_scaling.inputs.runs import load_runs
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--boot", type=int, default=1000)
@@ -39,7 +40,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     if not args.data.exists():
-        raise SystemExit(f"{args.data} is missing (the shared data sets sit next to the repo)")
+        raise SystemExit(f"data set not found: {args.data}")
     table = pd.read_csv(args.data)
     table = table[table["loss"] < np.sort(table["loss"].to_numpy())[-5]]
     runs = load_runs(table[["Model Size", "Training FLOP", "loss"]])

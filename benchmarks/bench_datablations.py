@@ -1,7 +1,7 @@
 """Check the data-constrained law against datablations' published R_D* = 15.4 and R_N* = 5.3.
 
 Fits ``data_constrained`` (Muennighoff et al. 2023, eqs. 5-6) to the authors' 296 final
-validation losses (``../shared/data/datablations_2023/final_val_losses.csv``) three ways:
+validation losses (``bayes_scaling/data/datablations/final_val_losses.csv``, shipped) three ways:
 
 * ``joint``: every parameter with the law's default priors, all runs;
 * ``joint_max_100_epochs``: the same without the runs repeated more than 100 times (the 100M
@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "datablations_2023" / "final_val_losses.csv"
 OUT = ROOT / "benchmarks" / "results" / "bench_datablations.json"
 #: Published values (datablations README, "Parametric Fit"; Muennighoff et al. 2023).
 PUBLISHED = {
@@ -57,13 +56,11 @@ def main() -> None:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
-    if not DATA.exists():
-        raise SystemExit(f"shared data missing: {DATA}")
 
     import bayes_scaling as bs
-    from bayes_scaling.budget import data_constrained_allocation
+    from bayes_scaling.questions.budget import data_constrained_allocation
 
-    runs = bs.load_runs(DATA)
+    runs = bs.datasets.load("datablations")  # shipped in the package
     epochs = runs.column("D") / runs.column("U")
     law = bs.get_law("data_constrained")
     mu = law.evaluate(PUBLISHED, {c: runs.column(c) for c in ("N", "D", "U")})
@@ -84,7 +81,7 @@ def main() -> None:
         "two_stage": (runs, chinchilla_part),
     }
     result: dict = {
-        "data": str(DATA.relative_to(ROOT.parent)),
+        "data": "bayes_scaling/data/datablations/final_val_losses.csv",
         "n_runs": runs.n_runs,
         "published": {"R_D_star": PUBLISHED["R_D_star"], "R_N_star": PUBLISHED["R_N_star"]},
         "published_chinchilla_part_median_log_residual": {
@@ -97,7 +94,7 @@ def main() -> None:
     }
     import importlib
 
-    fit_module = importlib.import_module("bayes_scaling.fit")
+    fit_module = importlib.import_module("bayes_scaling.inference.sampling")
 
     for name, (data, priors) in variants.items():
         # compile afresh: re-using a compiled data_constrained model with new data fails on the

@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "epoch_chinchilla_fig4" / "svg_extracted_data.csv"
+#: The Epoch AI points shipped in the package (``bayes_scaling.inputs.shipped``).
+DATA = ROOT / "bayes_scaling" / "data" / "epoch_chinchilla" / "svg_extracted_data.csv"
 OUT = ROOT / "benchmarks" / "results" / "bench_fit.json"
 
 
@@ -38,14 +39,12 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     args = parser.parse_args()
     if not args.data.exists():
-        sys.exit(
-            f"data set not found: {args.data} (the shared data folder must sit next to the repo)"
-        )
+        sys.exit(f"data set not found: {args.data}")
     python = sys.executable
     cli = str(Path(python).parent / "bayes-scaling")
 
     imports = [
-        _timed([python, "-c", "import bayes_scaling.fit, pymc, nutpie"])
+        _timed([python, "-c", "import bayes_scaling.inference.sampling, pymc, nutpie"])
         for _ in range(args.repeats)
     ]
     with tempfile.TemporaryDirectory() as tmp:
@@ -70,7 +69,8 @@ def main() -> None:
         _timed([*base, "--seed", "0"])  # warm the compile cache
         cli_times = [_timed([*base, "--seed", str(i + 1)]) for i in range(args.repeats)]
 
-    from bayes_scaling import fit, load_runs
+    from bayes_scaling import load_runs
+    from bayes_scaling.api import fit
 
     runs = load_runs(args.data)
     fits = []

@@ -36,9 +36,11 @@ def refits(n_reuse: int, n_compile: int) -> dict:
     import importlib
 
     import bayes_scaling as bs
-    from bayes_scaling.many import Job, fit_many
+    from bayes_scaling.evaluation.many import Job, fit_many
 
-    fit_module = importlib.import_module("bayes_scaling.fit")  # the module, not bs.fit
+    fit_module = importlib.import_module(
+        "bayes_scaling.inference.sampling"
+    )  # the module, not bs.fit
 
     sets = [bs.datasets.chinchilla_like(seed=i) for i in range(max(n_reuse, n_compile))]
     fit_module._COMPILED.clear()

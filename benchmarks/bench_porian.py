@@ -5,7 +5,9 @@ the five runs nearest each IsoFLOP minimum, with every parameter varying by conf
 (partial pooling; the reference budget C0 is fixed). Each configuration's ``CI`` (90%) interval for
 ``a`` is compared with the authors' estimate (``published_fit_results.csv``: their minima, then
 least squares) and with this package's own two-step estimate on the same runs
-(``bayes_scaling.isoflop.two_step_exponent``).
+(``bayes_scaling.inputs.isoflop.two_step_exponent``). The points and the authors' fits are the
+copies shipped in ``bayes_scaling/data/porian2024_isoflops``
+(``bayes_scaling.inputs.shipped.porian_runs``).
 
 Writes ``benchmarks/results/bench_porian.json``. Run with
 ``.venv/bin/python benchmarks/bench_porian.py [--draws 750 --tune 1000 --seed 1]``.
@@ -16,32 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "porian2024_isoflops"
 OUT = ROOT / "benchmarks" / "results" / "bench_porian.json"
-KEYS = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
-
-
-def porian_runs(folder: Path = DATA):
-    """(runs, published): all IsoFLOP points with a ``group`` per configuration."""
-    import bayes_scaling as bs
-
-    points = pd.read_csv(folder / "isoflop_points.csv")
-    published = pd.read_csv(folder / "published_fit_results.csv")
-    for table in (points, published):
-        table["config"] = table[KEYS].astype(str).agg("/".join, axis=1)
-    runs = bs.load_runs(
-        points[["n_params", "tokens", "flops", "loss", "config"]],
-        columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
-    )
-    return runs, published.set_index("config")
 
 
 def main() -> None:
@@ -52,13 +35,12 @@ def main() -> None:
     parser.add_argument("--vary", default="a,b,G,c,kappa,Lr,S", help="parameters varying by group")
     parser.add_argument("--non-centered", default="", help="varying parameters to non-centre")
     args = parser.parse_args()
-    if not (DATA / "isoflop_points.csv").exists():
-        sys.exit(f"data set not found: {DATA} (the shared data folder must sit next to the repo)")
 
     import bayes_scaling as bs
-    from bayes_scaling.isoflop import near_optimum, two_step_exponent
+    from bayes_scaling.inputs.isoflop import near_optimum, two_step_exponent
+    from bayes_scaling.inputs.shipped import porian_runs
 
-    runs, published = porian_runs()
+    runs, published = porian_runs()  # the shipped copy of the authors' points and fits
     near = near_optimum(runs)
     law = bs.get_law("isoflop")
     t0 = time.perf_counter()

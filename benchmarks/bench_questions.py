@@ -1,11 +1,11 @@
 """Benchmark the decision questions on 4000 posterior draws x 200 budgets (target: < 0.5 s each).
 
 Fits the chinchilla law with default settings (4 chains x 1000 draws) to Epoch AI's 245
-reconstructed Chinchilla runs (the built-in simulated set when the shared data are absent), then
-times every question of :mod:`bayes_scaling.optimal` and :mod:`bayes_scaling.budget` with 200
-budgets (200 targets or inference-token counts where the question has no budget axis); medians of
-``--repeats`` runs. Also records the 90% interval of tokens per parameter at Chinchilla's budget
-(C = 5.76e23), which should contain 18.4 (Epoch AI's point estimates).
+reconstructed Chinchilla runs (shipped in ``bayes_scaling/data/epoch_chinchilla``), then times
+every question of :mod:`bayes_scaling.questions.optimal` and :mod:`bayes_scaling.questions.budget`
+with 200 budgets (200 targets or inference-token counts where the question has no budget axis);
+medians of ``--repeats`` runs. Also records the 90% interval of tokens per parameter at
+Chinchilla's budget (C = 5.76e23), which should contain 18.4 (Epoch AI's point estimates).
 
 Writes ``benchmarks/results/bench_questions.json``. Run with
 ``.venv/bin/python benchmarks/bench_questions.py [--repeats 5]``.
@@ -25,7 +25,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data" / "epoch_chinchilla_fig4" / "svg_extracted_data.csv"
 OUT = ROOT / "benchmarks" / "results" / "bench_questions.json"
 TARGET_SECONDS = 0.5
 
@@ -50,11 +49,11 @@ def main() -> None:
     args = parser.parse_args()
 
     import bayes_scaling as bs
-    from bayes_scaling import budget as bud
-    from bayes_scaling import optimal as opt
+    from bayes_scaling.questions import budget as bud
+    from bayes_scaling.questions import optimal as opt
 
-    source = str(DATA.relative_to(ROOT.parent)) if DATA.exists() else "built-in chinchilla_like"
-    runs = bs.load_runs(DATA) if DATA.exists() else bs.datasets.chinchilla_like(seed=0)
+    source = "bayes_scaling/data/epoch_chinchilla/svg_extracted_data.csv"
+    runs = bs.datasets.load("epoch_chinchilla")  # shipped in the package
     t0 = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -39,8 +39,8 @@ def main() -> None:
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import bayes_scaling as bs
-    from bayes_scaling import plots
-    from bayes_scaling.report import build_report
+    from bayes_scaling.presentation import plots
+    from bayes_scaling.presentation.report import build_report
 
     fit = bs.fit(bs.datasets.chinchilla_like(seed=1), law="chinchilla", seed=1)
     report = build_report(fit)  # warm-up: imports, font cache

@@ -1,16 +1,16 @@
-"""Calibration of extrapolations on every shared public data set: Bayes vs Bayes+discrepancy vs
+"""Calibration of extrapolations on every shipped public data set: Bayes vs Bayes+discrepancy vs
 the classic baseline.
 
 For each data set (and each member: Porian et al.'s 15 configurations, a subset of the
 revisiting-scaling-laws curves), fit the runs below the compute cut-off (default: all but the
 largest-compute 20%; the revisiting benchmark uses its own Training=1/0 split), predict the
-held-out larger runs and score the predictive ``y`` with :mod:`bayes_scaling.scores`:
+held-out larger runs and score the predictive ``y`` with :mod:`bayes_scaling.evaluation.scores`:
 
 - ``bayes``: parameter uncertainty + fitted noise (``fit(..., discrepancy=None)``),
 - ``bayes+lfo``: the same fit plus the extrapolation discrepancy learned by leave-future-out
-  within the training runs (:mod:`bayes_scaling.discrepancy`),
+  within the training runs (:mod:`bayes_scaling.evaluation.discrepancy`),
 - ``baseline``: Huber on log-loss + L-BFGS with a bootstrap (``n_boot`` refits) and resampled
-  residuals (:mod:`bayes_scaling.baseline`).
+  residuals (:mod:`bayes_scaling.evaluation.baseline`).
 
 Writes ``benchmarks/results/calibration.json`` (every member) and ``calibration.md`` (the table
 per data set family and the average over families). Usage::
@@ -33,21 +33,27 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
 RESULTS = ROOT / "benchmarks" / "results"
 METHODS = ("bayes", "bayes+lfo", "baseline")
 
 
+def shipped(name: str, file: str) -> Path:
+    """A public data file shipped in ``bayes_scaling/data`` (``inputs.shipped.path``)."""
+    from bayes_scaling.inputs.shipped import path
+
+    return path(name, file)
+
+
 def epoch():
     """Epoch AI's 245 Chinchilla points minus the 5 highest-loss ones (as in their refit)."""
-    df = pd.read_csv(DATA / "epoch_chinchilla_fig4" / "svg_extracted_data.csv")
+    df = pd.read_csv(shipped("epoch_chinchilla", "svg_extracted_data.csv"))
     df = df.sort_values("loss").iloc[:-5]
     yield "epoch_chinchilla", df[["Model Size", "Training FLOP", "loss"]], {"law": "chinchilla"}
 
 
 def porian():
     """Porian et al. 2024: one member per configuration (15), chinchilla law on (N, D)."""
-    df = pd.read_csv(DATA / "porian2024_isoflops" / "isoflop_points.csv")
+    df = pd.read_csv(shipped("porian2024_isoflops", "isoflop_points.csv"))
     keys = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
     for values, group in df.groupby(keys, sort=True):
         name = "porian/" + "-".join(values)
@@ -57,7 +63,7 @@ def porian():
 
 def datablations():
     """Muennighoff et al. 2023: chinchilla on the single-epoch runs (U >= D)."""
-    df = pd.read_csv(DATA / "datablations_2023" / "final_val_losses.csv")
+    df = pd.read_csv(shipped("datablations", "final_val_losses.csv"))
     single = df[df["epochs"] <= 1.0]
     table = single.rename(columns={"n_params": "N", "tokens": "D", "val_loss": "loss"})
     yield "datablations/single_epoch", table[["N", "D", "loss"]], {"law": "chinchilla"}
@@ -70,9 +76,9 @@ IC_ARCHS = ("BiT/101/3", "BiT/50/1", "MiX/B/16", "MiX/L/16", "ViT/B/16", "ViT/S/
 
 def revisiting():
     """Alabdulmohsin et al. 2022 learning curves, power_law:D with the benchmark's split."""
-    base = DATA / "revisiting_scaling_laws_2022"
-    lang = pd.read_csv(base / "benchmark.lang.csv").drop_duplicates()
-    vision = pd.read_csv(base / "benchmark.vision.csv").drop_duplicates()
+    lang = pd.read_csv(shipped("revisiting_scaling_laws", "benchmark.lang.csv")).drop_duplicates()
+    vision = pd.read_csv(shipped("revisiting_scaling_laws", "benchmark.vision.csv"))
+    vision = vision.drop_duplicates()
     tasks = sorted(vision["Task"].unique())
     picks = {(t, IC_ARCHS[i % len(IC_ARCHS)]) for i, t in enumerate(tasks)}
     vision = vision[[(t, m) in picks for t, m in zip(vision["Task"], vision["Model"], strict=True)]]
@@ -95,8 +101,8 @@ FAMILIES = {
 
 def run_member(name, table, spec, *, draws, n_boot, seed):
     import bayes_scaling as bs
-    from bayes_scaling.backtest import _draws, backtest
-    from bayes_scaling.scores import score_draws
+    from bayes_scaling.evaluation.backtest import _draws, backtest
+    from bayes_scaling.evaluation.scores import score_draws
 
     runs = bs.load_runs(table.reset_index(drop=True), drop_invalid=True)
     t0 = time.perf_counter()
@@ -142,9 +148,9 @@ def run_member(name, table, spec, *, draws, n_boot, seed):
         "tau_median": info.get("tau_median"),
         "max_distance": float(
             np.max(
-                __import__("bayes_scaling.discrepancy", fromlist=["x"]).extrapolation_distance(
-                    inputs, info["maxima"]
-                )
+                __import__(
+                    "bayes_scaling.evaluation.discrepancy", fromlist=["x"]
+                ).extrapolation_distance(inputs, info["maxima"])
             )
         )
         if info.get("maxima")
@@ -180,7 +186,7 @@ def aggregate(members):
 
 def markdown(families, overall, meta):
     lines = [
-        "# Extrapolation calibration on the shared public data sets",
+        "# Extrapolation calibration on the shipped public data sets",
         "",
         f"Held-out larger runs scored by central-interval coverage (nominal 50% / 90%), mean "
         f"relative 90% width, MARE, log score (log(loss), nats, higher is better) and CRPS "

@@ -3,7 +3,7 @@
 For each law: ``--sims`` simulated data sets from the prior at a fixed design, each fitted with
 NUTS (2 chains, thinned to ~100 draws), ranks of the true parameters, and a chi-square test of
 uniformity at a Bonferroni-adjusted level over all laws and parameters. See
-:mod:`bayes_scaling.sbc`.
+:mod:`bayes_scaling.evaluation.sbc`.
 
 Writes ``benchmarks/results/sbc.json`` and ``benchmarks/results/sbc_ranks.png`` (rank
 histograms). Run with ``.venv/bin/python benchmarks/sbc.py [--sims 100] [--refs fixed]``.
@@ -51,7 +51,7 @@ def _plot(results, path: Path) -> None:
 
 
 def main() -> None:
-    from bayes_scaling.sbc import BUILT_IN, run_sbc
+    from bayes_scaling.evaluation.sbc import BUILT_IN, run_sbc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sims", type=int, default=100)

@@ -24,7 +24,7 @@
 import os
 
 import bayes_scaling as bs
-from bayes_scaling import plots
+from bayes_scaling.presentation import plots
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
 SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)

@@ -24,8 +24,8 @@ import os
 import numpy as np
 
 import bayes_scaling as bs
-from bayes_scaling import plots
-from bayes_scaling.optimal import allocation_exponents, optimal_allocation
+from bayes_scaling.presentation import plots
+from bayes_scaling.questions.optimal import allocation_exponents, optimal_allocation
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
 SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)

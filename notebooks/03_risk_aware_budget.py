@@ -23,8 +23,12 @@ import os
 import numpy as np
 
 import bayes_scaling as bs
-from bayes_scaling import plots
-from bayes_scaling.budget import compute_at_probability, compute_for_target, prob_below_target
+from bayes_scaling.presentation import plots
+from bayes_scaling.questions.budget import (
+    compute_at_probability,
+    compute_for_target,
+    prob_below_target,
+)
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
 SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)

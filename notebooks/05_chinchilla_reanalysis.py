@@ -19,30 +19,22 @@
 # fit those points; their refit gives E = 1.82, A = 482, B = 2085, alpha = 0.35, beta = 0.37.
 # Here the Bayesian fit (Student-t likelihood on log-loss) is compared with both.
 #
-# The points are read from `../shared/data` next to the repository when present; otherwise the
-# built-in simulated set (drawn from Epoch AI's refit) stands in.
+# The points ship with the package (`bayes_scaling/data/epoch_chinchilla`, with its
+# `PROVENANCE.md`) and load by name with `bs.datasets.load("epoch_chinchilla")`: N is `Model Size`,
+# C is `Training FLOP` and D = C / (6 N).
 
 # %%
 import os
-from pathlib import Path
 
 import bayes_scaling as bs
-from bayes_scaling import plots
-from bayes_scaling.optimal import optimal_allocation
+from bayes_scaling.presentation import plots
+from bayes_scaling.questions.optimal import optimal_allocation
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
 SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)
 
-here = Path.cwd()
-repo = here.parent if here.name == "notebooks" else here
-epoch_csv = repo.parent / "shared" / "data" / "epoch_chinchilla_fig4" / "svg_extracted_data.csv"
-if epoch_csv.exists():
-    runs = bs.load_runs(epoch_csv)
-    source = "Epoch AI's reconstruction of the Chinchilla runs"
-else:
-    runs = bs.datasets.chinchilla_like(seed=0)
-    source = "the built-in simulated Chinchilla-like set"
-print(f"{runs.n_runs} runs from {source}")
+runs = bs.datasets.load("epoch_chinchilla")
+print(f"{runs.n_runs} runs from Epoch AI's reconstruction of the Chinchilla runs")
 
 # %%
 fit = bs.fit(runs, law="chinchilla", seed=5, **SAMPLING)

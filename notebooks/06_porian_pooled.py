@@ -32,45 +32,34 @@
 # Every parameter but `C0` varies by configuration around population values (partial pooling),
 # so `a` comes with an interval per configuration and for a configuration nobody has run yet.
 #
-# The points are read from `../shared/data` next to the repository (MIT-licensed data of the
-# authors' repository `formll/resolving-scaling-law-discrepancies`); without them the notebook
-# stops with a message. `BAYES_SCALING_FAST=1` fits three configurations with few draws.
+# The points ship with the package (`bayes_scaling/data/porian2024_isoflops`: MIT-licensed data of
+# the authors' repository `formll/resolving-scaling-law-discrepancies`) and load by name with
+# `bs.datasets.load("porian2024_isoflops")`, each run's `group` being its configuration.
+# `BAYES_SCALING_FAST=1` fits three configurations with few draws.
 
 # %%
 import os
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 import bayes_scaling as bs
-from bayes_scaling.isoflop import near_optimum, two_step_exponent
-from bayes_scaling.pooling import group_fit
+from bayes_scaling.inputs.isoflop import near_optimum, two_step_exponent
+from bayes_scaling.inputs.shipped import porian_labels
+from bayes_scaling.questions.draws import group_fit
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
 SAMPLING = dict(draws=150, tune=200, chains=2) if FAST else dict(draws=500, tune=1000, chains=4)
 CI = bs.CI
 lo, hi = (1 - CI) / 2, (1 + CI) / 2
 
-here = Path.cwd()
-repo = here.parent if here.name == "notebooks" else here
-folder = repo.parent / "shared" / "data" / "porian2024_isoflops"
-if not (folder / "isoflop_points.csv").exists():
-    raise SystemExit(f"Porian et al.'s points are not available here ({folder} is missing)")
-
-KEYS = ["dataset", "hparams", "warmup", "decay", "param_count", "loss_split"]
-points = pd.read_csv(folder / "isoflop_points.csv")
-published = pd.read_csv(folder / "published_fit_results.csv")
-for table in (points, published):
-    table["config"] = table[KEYS].astype(str).agg("/".join, axis=1)
-published = published.set_index("config")
+runs = bs.datasets.load("porian2024_isoflops")
+# the authors' per-configuration fits, labelled like the runs' groups
+published = pd.read_csv(bs.datasets.path("porian2024_isoflops", "published_fit_results.csv"))
+published = published.set_index(porian_labels(published).rename("config"))
 if FAST:  # three configurations: Kaplan's setup, short warm-up + cosine, tuned
-    points = points[points["config"].isin(published.index[[0, 3, 4]])]
-runs = bs.load_runs(
-    points[["n_params", "tokens", "flops", "loss", "config"]],
-    columns={"N": "n_params", "D": "tokens", "C": "flops", "group": "config"},
-)
+    runs = runs.subset(np.isin(runs.column("group"), published.index[[0, 3, 4]]))
 print(f"{runs.n_runs} IsoFLOP points in {len(runs.groups)} configurations")
 
 # %% [markdown]

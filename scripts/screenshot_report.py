@@ -20,7 +20,7 @@ VIEWPORT = {"width": 1280, "height": 800}
 def demo_report(folder: Path) -> Path:
     """Fit the demo data (seed 1) and write its report into ``folder``."""
     import bayes_scaling as bs
-    from bayes_scaling.report import build_report
+    from bayes_scaling.presentation.report import build_report
 
     fit = bs.fit(bs.datasets.chinchilla_like(seed=1), law="chinchilla", seed=1)
     report = build_report(fit, command="bayes-scaling demo", source="fit.nc")

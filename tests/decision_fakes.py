@@ -7,7 +7,7 @@ from types import SimpleNamespace
 import numpy as np
 import xarray as xr
 
-from bayes_scaling.laws import get_law
+from bayes_scaling.inputs.laws import get_law
 
 #: Epoch AI's refit of the Chinchilla law (Besiroglu et al. 2024).
 EPOCH = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}

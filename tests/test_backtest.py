@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bayes_scaling import datasets
-from bayes_scaling.backtest import backtest, split_runs
-from bayes_scaling.cli import app
-from bayes_scaling.data import load_runs
-from bayes_scaling.discrepancy import VARIABLE, extrapolation_distance, tau_posterior
-from bayes_scaling.errors import DataError
-from bayes_scaling.laws import get_law
+from bayes_scaling.core.errors import DataError
+from bayes_scaling.evaluation.backtest import backtest, split_runs
+from bayes_scaling.evaluation.discrepancy import VARIABLE, extrapolation_distance, tau_posterior
+from bayes_scaling.inputs import datasets
+from bayes_scaling.inputs.laws import get_law
+from bayes_scaling.inputs.runs import load_runs
+from bayes_scaling.presentation.cli import app
 from tests.conftest import shared_file
 
 CHINCHILLA = get_law("chinchilla")
@@ -221,7 +221,7 @@ def test_cli_backtest_bad_cutoff_exits_1(runs_csv, cutoff, message):
 
 @pytest.mark.model
 def test_failed_inner_fit_falls_back_to_the_prior_with_a_warning(result):
-    from bayes_scaling.discrepancy import add_discrepancy
+    from bayes_scaling.evaluation.discrepancy import add_discrepancy
 
     def refit(_runs):
         raise DataError("too few runs")

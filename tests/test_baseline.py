@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bayes_scaling import datasets
-from bayes_scaling.baseline import BaselineFit, fit_baseline
-from bayes_scaling.data import load_runs
-from bayes_scaling.errors import BayesScalingError, QuestionError
-from bayes_scaling.laws import Law
+from bayes_scaling.core.errors import BayesScalingError, QuestionError
+from bayes_scaling.evaluation.baseline import BaselineFit, fit_baseline
+from bayes_scaling.inputs import datasets
+from bayes_scaling.inputs.laws import Law
+from bayes_scaling.inputs.runs import load_runs
 
 #: Epoch AI's refit of the Chinchilla points (Besiroglu et al. 2024, arXiv:2404.10102).
 EPOCH = {"E": 1.817, "A": 482.0, "B": 2085.4, "alpha": 0.348, "beta": 0.366}

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayes_scaling import budget as bud
-from bayes_scaling import optimal as opt
-from bayes_scaling.errors import QuestionError
-from bayes_scaling.laws import Law
-from bayes_scaling.risk import _tokens_for_loss
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.inputs.laws import Law
+from bayes_scaling.questions import budget as bud
+from bayes_scaling.questions import optimal as opt
+from bayes_scaling.questions.risk import _tokens_for_loss
 from tests.decision_fakes import EPOCH, fake_fit
 
 BUDGETS = np.geomspace(1e19, 1e26, 40)
@@ -229,7 +229,7 @@ def test_bad_options_are_refused(chin):
 
 @pytest.mark.parametrize("likelihood", ["normal", "student_t"])
 def test_predictive_probability_widens_with_an_extrapolation_discrepancy(likelihood):
-    discrepancy = pytest.importorskip("bayes_scaling.discrepancy")
+    discrepancy = pytest.importorskip("bayes_scaling.evaluation.discrepancy")
     plain = fake_fit(likelihood=likelihood)
     wide = fake_fit(likelihood=likelihood)
     wide.posterior[discrepancy.VARIABLE] = (("chain", "draw"), np.full((2, 250), 0.05))

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 import bayes_scaling as bs
-from bayes_scaling.cli import app
+from bayes_scaling.presentation.cli import app
 
 pytestmark = pytest.mark.model
 runner = CliRunner()

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from bayes_scaling import optimal as opt
-from bayes_scaling.cli import app
+from bayes_scaling.presentation.cli import app
+from bayes_scaling.questions import optimal as opt
 
 pytestmark = pytest.mark.model
 runner = CliRunner()

@@ -11,10 +11,15 @@ import pytest
 import xarray as xr
 from typer.testing import CliRunner
 
-from bayes_scaling import datasets
-from bayes_scaling.cli import app
-from bayes_scaling.compare import INTERPRETATION, ComparisonWarning, compare_fits, loo_tree
-from bayes_scaling.errors import QuestionError
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.evaluation.compare import (
+    INTERPRETATION,
+    ComparisonWarning,
+    compare_fits,
+    loo_tree,
+)
+from bayes_scaling.inputs import datasets
+from bayes_scaling.presentation.cli import app
 
 pytestmark = pytest.mark.model
 
@@ -22,7 +27,7 @@ pytestmark = pytest.mark.model
 @pytest.fixture(scope="module")
 def kaplan_fit():
     """Kaplan's law (no irreducible term) on the same simulated Chinchilla runs as small_fit."""
-    from bayes_scaling import fit
+    from bayes_scaling.api import fit
 
     runs = datasets.chinchilla_like(seed=0)
     with warnings.catch_warnings():
@@ -114,7 +119,7 @@ def test_cli_compare_table_json_and_errors(tmp_path, small_fit, kaplan_fit):
 
 
 def test_backtest_scores_sit_beside_loo(monkeypatch, small_fit, kaplan_fit):
-    import bayes_scaling.backtest as bt
+    import bayes_scaling.evaluation.backtest as bt
 
     calls = []
 

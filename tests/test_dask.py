@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.many import Job, fit_many, run_job
+from bayes_scaling.evaluation.many import Job, fit_many, run_job
 
 distributed = pytest.importorskip("distributed", reason="Dask distributed is not installed")
 

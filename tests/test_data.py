@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import xarray as xr
 
-from bayes_scaling.data import Runs, load_runs, parse_quantity
-from bayes_scaling.errors import DataError
+from bayes_scaling.core.errors import DataError
+from bayes_scaling.inputs.runs import Runs, load_runs, parse_quantity
 from tests.conftest import shared_file
 
 

@@ -10,15 +10,16 @@ import pytest
 import xarray as xr
 
 import bayes_scaling as bs
-from bayes_scaling.diagnostics import Diagnostics, DiagnosticsWarning, gate
-from bayes_scaling.errors import (
+from bayes_scaling.core.errors import (
     DataError,
     DiagnosticsError,
     FitFileError,
     PriorError,
     QuestionError,
 )
-from bayes_scaling.model import build_model, plan_parameters
+from bayes_scaling.inference.diagnostics import Diagnostics, DiagnosticsWarning, gate
+from bayes_scaling.model.graph import build_model
+from bayes_scaling.model.plans import plan_parameters
 
 pytestmark = pytest.mark.model
 SETTINGS = {"draws": 200, "tune": 300, "chains": 2}

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bayes_scaling.errors import FormulaError
-from bayes_scaling.formula import (
+from bayes_scaling.core.errors import FormulaError
+from bayes_scaling.inputs.formula import (
     ALLOWED_FUNCTIONS,
     Formula,
     Program,

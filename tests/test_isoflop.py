@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.errors import DataError
-from bayes_scaling.isoflop import near_optimum, two_step_exponent
+from bayes_scaling.core.errors import DataError
+from bayes_scaling.inputs.isoflop import near_optimum, two_step_exponent
 from tests.conftest import porian_runs
 
 #: C0 is the geometric mean of the simulated budgets, the value a fit fixes it to
@@ -86,8 +86,8 @@ def test_isoflop_fit_answers_allocation_questions():
 
 def _decisions_work_for_a_law_of_n_and_c(fit):
     """Budget, risk and inference-aware questions evaluate the law with C = k N D."""
-    from bayes_scaling.budget import compute_for_target, prob_below_target
-    from bayes_scaling.risk import inference_aware_allocation, risk_optimal_allocation
+    from bayes_scaling.questions.budget import compute_for_target, prob_below_target
+    from bayes_scaling.questions.risk import inference_aware_allocation, risk_optimal_allocation
 
     target = float(fit.optimal(compute=1e20)["loss"].median())
     needed = compute_for_target(fit, target=target)
@@ -107,7 +107,7 @@ def _decisions_work_for_a_law_of_n_and_c(fit):
 def test_cli_fit_keeps_the_runs_near_each_minimum(tmp_path):
     from typer.testing import CliRunner
 
-    from bayes_scaling.cli import app
+    from bayes_scaling.presentation.cli import app
 
     path = tmp_path / "profiles.csv"
     _profiles(sigma=0.005).table.to_csv(path, index=False)

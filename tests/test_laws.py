@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
-from bayes_scaling.errors import FormulaError, LawError
-from bayes_scaling.laws import Law, get_law, list_laws
+from bayes_scaling.core.errors import FormulaError, LawError
+from bayes_scaling.inputs.laws import Law, get_law, list_laws
 
 BUILT_IN = [
     "broken_power_law",

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.many import Job, JobsFileError, as_job, fit_many, load_jobs
+from bayes_scaling.evaluation.many import Job, JobsFileError, as_job, fit_many, load_jobs
 
 TINY = {"draws": 150, "tune": 200, "chains": 2, "seed": 5, "discrepancy": None}
 BAD = {"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.0, -1.0, 2.5]}
@@ -105,7 +105,7 @@ def test_batch_matches_a_direct_fit(batch):
 def test_cli_fit_many_saves_good_jobs_and_exits_1(tmp_path):
     from typer.testing import CliRunner
 
-    from bayes_scaling.cli import app
+    from bayes_scaling.presentation.cli import app
 
     bs.datasets.chinchilla_like(seed=0).table.to_csv(tmp_path / "runs.csv", index=False)
     (tmp_path / "bad.csv").write_text("N,D,loss\n1e8,1e9,3\n2e8,2e9,oops\n")

@@ -10,10 +10,11 @@ import textwrap
 import numpy as np
 import pytest
 
-from bayes_scaling import datasets
-from bayes_scaling.laws import get_law
-from bayes_scaling.model import build_model, model_data, references
-from bayes_scaling.native import cache_dir, compile_model
+from bayes_scaling.inputs import datasets
+from bayes_scaling.inputs.laws import get_law
+from bayes_scaling.model.graph import build_model, model_data
+from bayes_scaling.model.native import cache_dir, compile_model
+from bayes_scaling.model.plans import references
 
 LAW = "power_law:N"
 
@@ -71,10 +72,11 @@ def test_a_new_process_loads_the_callbacks_from_the_cache(setup):
     """The point of the module: the second process does not compile the callbacks again."""
     script = textwrap.dedent(
         f"""
-        from bayes_scaling import datasets
-        from bayes_scaling.laws import get_law
-        from bayes_scaling.model import build_model, references
-        from bayes_scaling.native import compile_model
+        from bayes_scaling.inputs import datasets
+        from bayes_scaling.inputs.laws import get_law
+        from bayes_scaling.model.graph import build_model
+        from bayes_scaling.model.plans import references
+        from bayes_scaling.model.native import compile_model
         runs = datasets.kaplan_like(seed=0)
         law = get_law({LAW!r})
         model = build_model(law, runs, likelihood="student_t", refs=references(law, runs))

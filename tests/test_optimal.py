@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayes_scaling import optimal as opt
-from bayes_scaling.errors import QuestionError
-from bayes_scaling.laws import Law
-from bayes_scaling.minimize import decreasing_root, minimize_bracketed, minimize_local
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.inputs.laws import Law
+from bayes_scaling.questions import optimal as opt
+from bayes_scaling.questions.minimize import decreasing_root, minimize_bracketed, minimize_local
 from tests.decision_fakes import EPOCH, fake_fit
 
 BUDGETS = np.geomspace(1e18, 1e27, 25)

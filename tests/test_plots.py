@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from bayes_scaling import plots
-from bayes_scaling.errors import QuestionError
-from bayes_scaling.laws import get_law
-from bayes_scaling.plots import MU_LABEL, Y_LABEL
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.inputs.laws import get_law
+from bayes_scaling.presentation import plots
+from bayes_scaling.presentation.plots import MU_LABEL, Y_LABEL
 
 pytestmark = pytest.mark.model
 
@@ -141,8 +141,8 @@ def test_contours_refuse_a_law_without_n_and_d():
 def test_runs_are_coloured_by_group():
     import pandas as pd
 
-    from bayes_scaling.data import load_runs
-    from bayes_scaling.plots._common import new_figure, scatter_runs
+    from bayes_scaling.inputs.runs import load_runs
+    from bayes_scaling.presentation.plots._common import new_figure, scatter_runs
 
     table = pd.DataFrame(
         {

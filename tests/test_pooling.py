@@ -9,10 +9,11 @@ import pandas as pd
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.errors import DataError, PriorError, QuestionError
-from bayes_scaling.laws import get_law
-from bayes_scaling.model import plan_parameters
-from bayes_scaling.pooling import (
+from bayes_scaling.core.errors import DataError, PriorError, QuestionError
+from bayes_scaling.inputs.laws import get_law
+from bayes_scaling.inputs.priors import Prior
+from bayes_scaling.model.plans import plan_parameters
+from bayes_scaling.model.pooling import (
     PoolingSpec,
     auto_centered,
     from_link,
@@ -20,8 +21,7 @@ from bayes_scaling.pooling import (
     plan_pooling,
     to_link,
 )
-from bayes_scaling.predict import law_draws
-from bayes_scaling.priors import Prior
+from bayes_scaling.questions.draws import law_draws
 from tests.conftest import porian_runs
 
 TRUE = {"alpha": 0.34, "beta": 0.37, "B": 2085.0}
@@ -173,7 +173,7 @@ def test_group_and_new_group_predictions(pooled):
 def test_save_load_keeps_pooling_and_cli_json(pooled, tmp_path):
     from typer.testing import CliRunner
 
-    from bayes_scaling.cli import app
+    from bayes_scaling.presentation.cli import app
 
     fit, _ = pooled
     path = fit.save(tmp_path / "pooled.nc")
@@ -195,7 +195,7 @@ def test_save_load_keeps_pooling_and_cli_json(pooled, tmp_path):
 
 @pytest.mark.model
 def test_group_fit_is_an_unpooled_view_for_every_question(pooled):
-    from bayes_scaling.pooling import group_fit
+    from bayes_scaling.questions.draws import group_fit
 
     fit, _ = pooled
     view = group_fit(fit, "fam2")
@@ -227,7 +227,7 @@ def test_porian_pooled_isoflop_exponents_match_the_authors():
     intervals must contain them (8 of 15 with 4 x 750 draws in ``benchmarks/bench_porian.py``;
     method choice alone moves a by up to 0.03, see notebook 06).
     """
-    from bayes_scaling.isoflop import near_optimum
+    from bayes_scaling.inputs.isoflop import near_optimum
 
     runs, published = porian_runs()
     fit = bs.fit(

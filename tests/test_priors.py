@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import special, stats
 
-from bayes_scaling.errors import PriorError
-from bayes_scaling.priors import FAMILIES, Prior, parse_priors
+from bayes_scaling.core.errors import PriorError
+from bayes_scaling.inputs.priors import FAMILIES, Prior, parse_priors
 
 # One example per family, in canonical text, with parameters chosen so the first two moments
 # exist and Monte-Carlo comparisons are stable.

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 
 import bayes_scaling as bs
-from bayes_scaling.diagnostics import DiagnosticsWarning
+from bayes_scaling.inference.diagnostics import DiagnosticsWarning
 from tests.conftest import shared_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from bayes_scaling.cli import app
-from bayes_scaling.diagnostics import Diagnostics
-from bayes_scaling.report import build, build_report, default_compute, default_target
+from bayes_scaling.inference.diagnostics import Diagnostics
+from bayes_scaling.presentation.cli import app
+from bayes_scaling.presentation.report import build, build_report, default_compute, default_target
 
 pytestmark = pytest.mark.model
 
@@ -80,7 +80,7 @@ def test_intervals_bracket_medians(report):
 
 
 def test_target_compute_grows_with_probability(small_fit):
-    from bayes_scaling.budget import compute_at_probability
+    from bayes_scaling.questions.budget import compute_at_probability
 
     table = build.target_table(small_fit, 2.1, ci=0.9)
     exact = compute_at_probability(small_fit, target=2.1, probability=[0.5, 0.9])
@@ -132,7 +132,7 @@ def test_failed_gate_is_on_the_first_screen(small_fit, monkeypatch):
 
 
 def test_save_refuses_to_overwrite(report, tmp_path):
-    from bayes_scaling.errors import FitFileError
+    from bayes_scaling.core.errors import FitFileError
 
     target = tmp_path / "r.html"
     target.write_text("keep me")
@@ -149,7 +149,7 @@ def test_cli_refuses_overwrite_and_missing_chromium(small_fit, tmp_path, monkeyp
     result = runner.invoke(app, ["report", str(fit_file), "-o", str(existing)])
     assert result.exit_code == 1 and "--force" in result.output
     assert existing.read_text() == "keep me"
-    monkeypatch.setattr("bayes_scaling.report.pdf.find_chromium", lambda: None)
+    monkeypatch.setattr("bayes_scaling.presentation.report.pdf.find_chromium", lambda: None)
     result = runner.invoke(
         app, ["report", str(fit_file), "-o", str(tmp_path / "new.html"), "--pdf"]
     )

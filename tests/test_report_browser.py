@@ -7,7 +7,7 @@ import shutil
 import pytest
 from typer.testing import CliRunner
 
-from bayes_scaling.cli import app
+from bayes_scaling.presentation.cli import app
 
 pytestmark = pytest.mark.model
 
@@ -64,7 +64,7 @@ def test_report_loads_cleanly_in_headless_chromium(report_file):
 def test_report_prints_to_pdf(report_file, tmp_path):
     if CHROMIUM is None:
         pytest.skip("chromium is not installed (the CI script installs it with apt)")
-    from bayes_scaling.report import print_pdf
+    from bayes_scaling.presentation.report import print_pdf
 
     pdf = print_pdf(report_file, tmp_path / "report.pdf")
     data = pdf.read_bytes()

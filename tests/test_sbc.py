@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bayes_scaling.errors import BayesScalingError
-from bayes_scaling.laws import LOSS_REFERENCE, get_law
-from bayes_scaling.model import plan_parameters, references
-from bayes_scaling.sbc import BUILT_IN, _simulate, design_runs, rank_pvalue, run_sbc
+from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.evaluation.sbc import BUILT_IN, _simulate, design_runs, rank_pvalue, run_sbc
+from bayes_scaling.inputs.laws import LOSS_REFERENCE, get_law
+from bayes_scaling.model.plans import plan_parameters, references
 
 
 def test_rank_test_accepts_uniform_and_rejects_biased_ranks():

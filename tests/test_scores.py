@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from bayes_scaling.errors import QuestionError
-from bayes_scaling.scores import (
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.evaluation.scores import (
     coverage,
     crps,
     log_density,

@@ -1,0 +1,216 @@
+"""Extrapolation discrepancy: predictive uncertainty that grows beyond the fitted range.
+
+A scaling law is only approximately right, so the error of an extrapolation is larger than its
+parameter uncertainty and run-to-run noise, and grows with the distance from the runs it was
+fitted to. This module adds that error to the predictive side only:
+
+    log y = log mu + noise + delta,        delta ~ Normal(0, (tau * d)^2),
+
+where ``mu`` is the law's curve (unchanged: the discrepancy never enters ``mu``), ``noise`` the
+fitted run-to-run noise, and ``d`` the **extrapolation distance** of the new point, in e-folds
+beyond the training range: ``d = max_k max(0, log(x_k / max_train(x_k)))`` over the law's inputs
+and compute ``C`` (when the runs have it). Inside the training range ``d = 0``, so fitted runs and
+interpolations are unaffected.
+
+``tau`` (relative error of the loss per e-fold of extrapolation) is learned from the user's own
+runs by **leave-future-out within the training set**: the law is refitted on the training runs
+below the 80% quantile of compute (or of the law's single input), the held-out upper runs are
+predicted, and the posterior of ``tau`` is computed on a grid: the likelihood of each held-out
+log(loss) is the inner fit's predictive density (parameter uncertainty and the fitted, possibly
+heavy-tailed noise) convolved with ``Normal(0, (tau * d_i)^2)``, ``d_i`` being the inner
+extrapolation distance (see :func:`tau_posterior`). The prior is
+``tau ~ HalfNormal(0.05)``: weakly informative, since published extrapolations of language-model
+loss are typically off by a few percent over one to two decades of compute (e.g. Hoffmann et al.
+2022 vs Besiroglu et al. 2024, arXiv:2404.10102), i.e. ``tau`` of order 0.01. Each posterior draw
+gets its own ``tau`` draw (stored as the posterior variable ``discrepancy_tau``), so uncertainty
+about ``tau`` widens the tails of ``y``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.inference.record import FitRecord
+from bayes_scaling.inference.sampling import sample
+from bayes_scaling.inference.settings import FitSettings
+from bayes_scaling.inputs.runs import Runs
+from bayes_scaling.questions.noise import (
+    VARIABLE,
+    extrapolation_distance,
+    sort_column,
+    training_maxima,
+)
+from bayes_scaling.questions.predict import predict
+
+#: Methods accepted by ``FitSettings(discrepancy=)``.
+METHODS = ("lfo",)
+#: Scale of the half-normal prior of tau (relative loss error per e-fold of extrapolation).
+TAU_PRIOR_SCALE = 0.05
+#: Fraction of the training runs held out by the inner leave-future-out fit.
+INNER_HOLDOUT = 0.2
+_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 400)])
+
+
+def tau_posterior(
+    log_draws: np.ndarray,
+    log_observed: np.ndarray,
+    distance: np.ndarray,
+    *,
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid posterior of tau from held-out runs, ``tau ~ HalfNormal(prior_scale)``.
+
+    The predictive density of each held-out log(loss) given tau is the fit's predictive draws
+    ``log_draws`` (S, P) -- parameter uncertainty and the fitted, possibly heavy-tailed noise --
+    convolved with ``Normal(0, (tau * d_i)^2)``; it is estimated as a Gaussian kernel density
+    whose kernel variance is ``h_i^2 + tau^2 d_i^2`` (``h_i``: Silverman's bandwidth). So tau
+    only grows when the residuals are larger than the fit's own predictive explains.
+
+    Returns the grid and its normalised probabilities.
+    """
+    x = np.asarray(log_draws, float)
+    y = np.asarray(log_observed, float)
+    d = np.asarray(distance, float)
+    s = x.shape[0]
+    h = np.maximum(0.9 * _robust_spread(x) * s ** (-0.2), 1e-6)
+    loglik = np.zeros(_GRID.size)
+    for i in range(y.size):
+        var = h[i] ** 2 + (_GRID * d[i]) ** 2  # (G,)
+        z2 = (y[i] - x[:, i])[None, :] ** 2 / var[:, None]  # (G, S)
+        log_k = -0.5 * z2 - 0.5 * np.log(2 * np.pi * var)[:, None]
+        top = log_k.max(axis=1)
+        loglik += top + np.log(np.mean(np.exp(log_k - top[:, None]), axis=1))
+    logp = loglik - 0.5 * (_GRID / prior_scale) ** 2 + np.log(np.gradient(_GRID))
+    p = np.exp(logp - logp.max())
+    return _GRID.copy(), p / p.sum()
+
+
+def _robust_spread(x: np.ndarray) -> np.ndarray:
+    q75, q25 = np.quantile(x, [0.75, 0.25], axis=0)
+    return np.maximum(np.minimum(x.std(axis=0), (q75 - q25) / 1.349), 1e-9)
+
+
+def calibrate(
+    result: FitRecord,
+    *,
+    refit: Callable[[Runs], FitRecord],
+    holdout_fraction: float = INNER_HOLDOUT,
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> tuple[np.ndarray | None, np.ndarray, dict[str, Any]]:
+    """Leave-future-out residuals of the training runs and the grid posterior of tau.
+
+    Returns ``(grid, probabilities, info)``; when the training runs are too few to hold any out,
+    ``grid`` is None and tau falls back to its prior (``info["method"] == "prior"``).
+    """
+    law, runs = result.law, result.runs
+    col = sort_column(law, runs)
+    values = runs.column(col)
+    cut = np.quantile(values, 1.0 - holdout_fraction)
+    inner = values <= cut
+    info: dict[str, Any] = {"method": "lfo", "sort_by": col, "prior_scale": prior_scale}
+    if inner.all() or not inner.any():
+        info.update(method="prior", reason="training runs do not span enough values of " + col)
+        return None, np.empty(0), info
+    train = runs.subset(inner, source=f"{runs.source} (inner training runs)")
+    test = runs.subset(~inner)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inner_fit = refit(train)
+    except (BayesScalingError, ValueError, FloatingPointError) as e:
+        info.update(method="prior", reason=f"the inner fit failed: {e}")
+        return None, np.empty(0), info
+    gate = inner_fit.diagnostics
+    info["inner_gate"] = {"ok": bool(gate.ok), "failed": list(gate.failed)}
+    inputs = {c: test.column(c) for c in law.inputs}
+    pred = predict(inner_fit, **inputs, seed=result.seed + 7)
+    with np.errstate(over="ignore", divide="ignore"):
+        log_y = np.log(pred["y"].values.reshape(-1, test.n_runs))
+    log_y = np.clip(np.nan_to_num(log_y, nan=0.0, posinf=700.0, neginf=-700.0), -700.0, 700.0)
+    maxima = training_maxima(law, train)
+    distance = extrapolation_distance({c: test.column(c) for c in maxima if test.has(c)}, maxima)
+    grid, prob = tau_posterior(
+        log_y, np.log(test.column("loss")), distance, prior_scale=prior_scale
+    )
+    info.update(
+        n_inner_train=int(train.n_runs),
+        n_inner_test=int(test.n_runs),
+        inner_max_distance=float(distance.max()),
+        tau_median=float(grid[np.searchsorted(np.cumsum(prob), 0.5)]),
+    )
+    return grid, prob, info
+
+
+def add_discrepancy(
+    result: FitRecord,
+    *,
+    refit: Callable[[Runs], FitRecord],
+    method: str = "lfo",
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> FitRecord:
+    """A copy of ``result`` whose predictive ``y`` includes the extrapolation discrepancy.
+
+    Adds the posterior variable ``discrepancy_tau`` (dims chain, draw) and
+    ``info["discrepancy"]`` (method, training maxima, calibration details); ``mu`` and the
+    fitted parameters are unchanged.
+    """
+    import dataclasses
+
+    import xarray as xr
+
+    if method not in METHODS:
+        raise BayesScalingError(
+            f"unknown discrepancy method {method!r}; choose one of {', '.join(METHODS)} or None"
+        )
+    grid, prob, info = calibrate(result, refit=refit, prior_scale=prior_scale)
+    post = result.posterior
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    rng = np.random.default_rng(result.seed + 11)
+    if grid is None:
+        warnings.warn(
+            f"{result.runs.source}: the extrapolation discrepancy could not be learned by "
+            f"leave-future-out ({info['reason']}); its scale tau keeps its prior "
+            f"HalfNormal({prior_scale:g}) per e-fold beyond the training range, so intervals on "
+            "extrapolations may be too wide or too narrow; add runs, or fit with "
+            "discrepancy=None to leave it out",
+            UserWarning,
+            stacklevel=3,
+        )
+        tau = np.abs(rng.normal(0.0, prior_scale, size=shape))
+    else:
+        tau = rng.choice(grid, size=shape, p=prob)
+        # jitter within the grid cell so draws are continuous
+        tau = tau * np.exp(rng.uniform(-0.5, 0.5, size=shape) * np.log(_GRID[2] / _GRID[1]))
+    info["maxima"] = training_maxima(result.law, result.runs)
+    info["tau_mean"] = float(tau.mean())
+    posterior = post.assign(
+        {
+            VARIABLE: xr.DataArray(
+                tau,
+                dims=("chain", "draw"),
+                attrs={
+                    "description": "extrapolation discrepancy: sd of log(loss) per e-fold "
+                    "beyond the training range (enters y, never mu)"
+                },
+            )
+        }
+    )
+    children = {name: result.tree[name].to_dataset() for name in result.tree.children}
+    children["posterior"] = posterior
+    tree = xr.DataTree.from_dict(children)
+    return dataclasses.replace(result, tree=tree, info={**result.info, "discrepancy": info})
+
+
+def inner_refit(settings: FitSettings, *, law) -> Callable[[Runs], FitRecord]:
+    """The leave-future-out refit: the sampling layer with the same settings, no discrepancy."""
+    inner = settings.replace(discrepancy=None)
+
+    def refit(runs: Runs) -> FitRecord:
+        return sample(runs, law=law, settings=inner)
+
+    return refit

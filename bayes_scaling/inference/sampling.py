@@ -1,0 +1,264 @@
+"""Sample a law's posterior with NUTS (nutpie) and assemble the fit record.
+
+Only this module samples. :func:`sample` takes the runs, a law and one :class:`FitSettings` and
+returns a :class:`~bayes_scaling.inference.record.FitRecord` (without the extrapolation
+discrepancy, which :mod:`bayes_scaling.evaluation.fitting` adds). Compiled models are kept per
+process and reused when only the data change (``with_data``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from bayes_scaling.inference import diagnostics as diag
+from bayes_scaling.inference.record import LOG_LIKELIHOOD_MAX_VALUES, FitRecord, log_likelihood
+from bayes_scaling.inference.settings import ADAPTATIONS, FitSettings
+from bayes_scaling.inputs.laws import Law, get_law
+from bayes_scaling.inputs.runs import Runs, load_runs
+from bayes_scaling.model.graph import build_model, model_data
+from bayes_scaling.model.native import compile_model
+from bayes_scaling.model.plans import (
+    OBSERVED,
+    check_runs,
+    plan_parameters,
+    references,
+    user_values,
+)
+from bayes_scaling.model.pooling import (
+    PoolingSpec,
+    group_posterior,
+    plan_pooling,
+    pooled_names,
+    sampled_var_names,
+)
+
+__all__ = ["assemble_tree", "compiled_model", "prepare", "sample"]
+
+_COMPILED: OrderedDict[tuple, Any] = OrderedDict()
+_COMPILED_MAX = 16
+
+
+def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
+    """A nutpie-compiled model, re-used (with new data) when only the data change.
+
+    Within a process the compiled model is kept (``_COMPILED``); across processes the sampler
+    callbacks come from numba's on-disk cache (:mod:`bayes_scaling.model.native`).
+    """
+    key = (
+        law.to_json(),
+        tuple((p.name, str(p.prior), p.scaled) for p in plans),
+        likelihood,
+        tuple(sorted(refs)),
+        pooling.cache_key() if pooling is not None else None,
+    )
+    data = model_data(law, runs, refs, pooling)
+    if key in _COMPILED:
+        _COMPILED.move_to_end(key)
+        compiled = _COMPILED[key]
+        # containers the law does not use (e.g. a reference without a scaling rule) are not
+        # shared variables of the compiled graph
+        known = {var.name for var in getattr(compiled, "shared_var_keys", {})}
+        data = {k: v for k, v in data.items() if not known or k in known}
+        return compiled.with_data(**data), True
+    model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling)
+    compiled = compile_model(model)
+    _COMPILED[key] = compiled
+    while len(_COMPILED) > _COMPILED_MAX:
+        _COMPILED.popitem(last=False)
+    return compiled, False
+
+
+def _sample(compiled, *, settings: FitSettings, adaptation: str, seed: int, progress: bool):
+    import nutpie
+
+    chains = settings.chains
+    cores = settings.cores or min(chains, os.cpu_count() or 1)
+    return nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.tune,
+        chains=chains,
+        cores=int(cores),
+        seed=seed,
+        adaptation=adaptation,
+        target_accept=settings.target_accept,
+        save_warmup=False,
+        progress_bar=progress,
+    )
+
+
+def _n_divergent(tree) -> int:
+    return int(np.asarray(tree["sample_stats"]["diverging"]).sum())
+
+
+def prepare(runs: Runs | Any, *, law: str | Law, settings: FitSettings):
+    """Check everything checkable before compiling: runs, law, priors, pooling; fill the seed.
+
+    Returns
+    -------
+    runs, law, settings, plans, pooling, refs
+    """
+    if not isinstance(runs, Runs):
+        runs = load_runs(runs)
+    law = get_law(law)
+    plans = plan_parameters(law, settings.priors, likelihood=settings.likelihood)
+    check_runs(law, runs, plans)
+    pooling = plan_pooling(
+        law, runs, plans, vary=settings.vary or None, centered=settings.centered_spec
+    )
+    refs = references(law, runs)
+    if settings.seed is None:
+        settings = settings.replace(seed=int(np.random.SeedSequence().entropy % (2**31)))
+    return runs, law, settings, plans, pooling, refs
+
+
+def sample(
+    runs: Runs | Any,
+    *,
+    law: str | Law = "chinchilla",
+    settings: FitSettings | None = None,
+    strict: bool = False,
+    progress: bool = False,
+) -> FitRecord:
+    """Sample the posterior of ``law`` given ``runs`` with NUTS; no discrepancy.
+
+    Parameters
+    ----------
+    runs : Runs, path, DataFrame or Dataset
+        The training runs (anything :func:`bayes_scaling.inputs.runs.load_runs` accepts).
+    law : str or Law
+        A built-in law name, a TOML path or a Law.
+    settings : FitSettings, optional
+        Priors, likelihood, sampler settings, pooling and seed (defaults: ``FitSettings()``).
+    strict : bool
+        Raise :class:`DiagnosticsError` instead of warning when the diagnostics gate fails.
+    progress : bool
+        Show nutpie's progress bar.
+
+    Returns
+    -------
+    FitRecord
+    """
+    settings = FitSettings() if settings is None else settings
+    runs, law, settings, plans, pooling, refs = prepare(runs, law=law, settings=settings)
+    t0 = time.perf_counter()
+    compiled, reused = compiled_model(
+        law, runs, plans, settings.priors, settings.likelihood, refs, pooling
+    )
+    t1 = time.perf_counter()
+    seed = int(settings.seed)
+    tree = _sample(
+        compiled, settings=settings, adaptation=settings.adaptation, seed=seed, progress=progress
+    )
+    used, tried = settings.adaptation, [settings.adaptation]
+    if settings.retry_divergent and _n_divergent(tree) > 0:
+        other = ADAPTATIONS[1 - ADAPTATIONS.index(settings.adaptation)]
+        retry = _sample(compiled, settings=settings, adaptation=other, seed=seed, progress=progress)
+        tried.append(other)
+        if _n_divergent(retry) < _n_divergent(tree):
+            tree, used = retry, other
+    t2 = time.perf_counter()
+    info: dict[str, Any] = {
+        "sampler": "nutpie",
+        "adaptation": used,
+        "adaptations_tried": tried,
+        "compile_seconds": round(t1 - t0, 3),
+        "compiled_model_reused": reused,
+        "sample_seconds": round(t2 - t1, 3),
+    }
+    sampled_names = [p.sampled_name for p in plans if not p.prior.is_fixed]
+    if pooling is not None:
+        sampled_names += sampled_var_names(plans, pooling)
+        info["pooling_reason"] = pooling.reason
+    tree = assemble_tree(
+        tree,
+        law=law,
+        runs=runs,
+        plans=plans,
+        refs=refs,
+        pooling=pooling,
+        likelihood=settings.likelihood,
+    )
+    diagnostics = diag.compute(tree, var_names=sampled_names, thresholds=settings.thresholds)
+    diag.gate(diagnostics, strict=strict)
+    return FitRecord(
+        tree=tree,
+        law=law,
+        runs=runs,
+        settings=settings,
+        refs=refs,
+        diagnostics=diagnostics,
+        plans=plans,
+        pooling=pooling,
+        info=info,
+    )
+
+
+def assemble_tree(
+    sampled_tree,
+    *,
+    law: Law,
+    runs: Runs,
+    plans,
+    refs,
+    pooling: PoolingSpec | None = None,
+    likelihood: str = "student_t",
+) -> xr.DataTree:
+    """The fit's DataTree: user-unit parameters added to the posterior, runs and observations.
+
+    For a pooled fit the law's parameter names hold the population values, ``<name>_group`` the
+    per-group values (dim ``group``) and ``<sampled>_sd`` the population sds.
+    """
+    post = sampled_tree["posterior"].to_dataset()
+    shape = (post.sizes["chain"], post.sizes["draw"])
+    sampled = {}
+    for plan in plans:
+        if plan.prior.is_fixed:
+            sampled[plan.sampled_name] = np.full(shape, float(plan.prior.params[0]))
+        elif pooling is not None and plan.name in pooling.vary:
+            sampled[plan.sampled_name] = post[pooled_names(plan)["pop"]].values
+        else:
+            sampled[plan.sampled_name] = post[plan.sampled_name].values
+    values = user_values(law, plans, sampled, refs)
+    noise = {p.name: sampled[p.name] for p in plans if p.name not in law.param_names}
+    dims = ("chain", "draw")
+    variables = {
+        name: (dims, np.asarray(v, dtype=float)) for name, v in {**values, **noise}.items()
+    }
+    for plan in plans:
+        if plan.scaled:
+            variables[plan.sampled_name] = (dims, np.asarray(sampled[plan.sampled_name], float))
+    coords = {"chain": post["chain"], "draw": post["draw"]}
+    if pooling is not None:
+        coords["group"] = list(pooling.groups)
+        variables.update(group_posterior(post, law=law, plans=plans, spec=pooling, refs=refs))
+        for plan in plans:
+            if plan.name in pooling.vary:
+                names = pooled_names(plan)
+                key = "link" if pooling.centered[plan.name] else "z"
+                variables[names[key]] = (("chain", "draw", "group"), post[names[key]].values)
+    posterior = xr.Dataset(variables, coords=coords)
+    for p in law.parameters:
+        posterior[p.name].attrs["description"] = p.description
+    posterior.attrs = dict(post.attrs)
+    stats = sampled_tree["sample_stats"].to_dataset()
+    stats = stats.drop_vars([v for v in stats.data_vars if stats[v].dtype == object])
+    observed = xr.Dataset({OBSERVED: (("run",), np.log(runs.column("loss")))})
+    groups = {
+        "posterior": posterior,
+        "sample_stats": stats,
+        "observed_data": observed,
+        "constant_data": runs.to_xarray(),
+    }
+    if posterior.sizes["chain"] * posterior.sizes["draw"] * runs.n_runs <= (
+        LOG_LIKELIHOOD_MAX_VALUES
+    ):
+        ll = log_likelihood(law, runs, posterior, likelihood=likelihood, pooling=pooling)
+        groups["log_likelihood"] = ll.astype("float32")
+    return xr.DataTree.from_dict(groups)

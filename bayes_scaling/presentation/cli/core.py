@@ -1,0 +1,360 @@
+"""Core commands: ``fit``, ``summary``, ``predict``, ``laws`` and ``demo``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bayes_scaling.core.constants import CI
+from bayes_scaling.presentation.cli.common import (
+    app,
+    echo_warnings,
+    err,
+    handle_errors,
+    interactive,
+    json_float,
+    null_status,
+    out,
+    quantities,
+)
+
+
+# ---------------------------------------------------------------------------------------- fit
+@app.command()
+@handle_errors
+def fit(
+    runs: Annotated[Path, typer.Argument(help="Runs table: CSV, TSV, parquet or JSON records.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Fit file to write (.nc).")],
+    law: Annotated[str, typer.Option(help="Law name (see `laws`), name:INPUT, or TOML file.")] = (
+        "chinchilla"
+    ),
+    formula: Annotated[
+        str | None, typer.Option(help="Custom law, e.g. 'E + A*C**(-alpha)'; needs --prior.")
+    ] = None,
+    n_col: Annotated[str | None, typer.Option(help="Column holding N (parameters).")] = None,
+    d_col: Annotated[str | None, typer.Option(help="Column holding D (training tokens).")] = None,
+    c_col: Annotated[str | None, typer.Option(help="Column holding C (training FLOPs).")] = None,
+    u_col: Annotated[str | None, typer.Option(help="Column holding U (unique tokens).")] = None,
+    loss_col: Annotated[str | None, typer.Option(help="Column holding the loss.")] = None,
+    group_col: Annotated[
+        str | None, typer.Option(help="Column holding the group label (for --vary).")
+    ] = None,
+    vary: Annotated[
+        str | None, typer.Option(help="Parameters that vary by group, e.g. E,A,alpha.")
+    ] = None,
+    centered: Annotated[
+        str, typer.Option(help="Group parameterisation: auto, centered or noncentered.")
+    ] = "auto",
+    flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
+    prior: Annotated[
+        list[str] | None, typer.Option(help="Prior override NAME=SPEC, e.g. alpha='Beta(2, 5)'.")
+    ] = None,
+    likelihood: Annotated[str, typer.Option(help="student_t or normal.")] = "student_t",
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
+    tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 1000,
+    chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
+    seed: Annotated[int | None, typer.Option(help="Random seed (recorded in the file).")] = None,
+    drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
+    near_optimum: Annotated[
+        int | None,
+        typer.Option(
+            help="IsoFLOP data: keep only the K model sizes on each side of each profile's "
+            "lowest loss (per group and budget C), as Approach 2 does; e.g. 2."
+        ),
+    ] = None,
+    discrepancy: Annotated[
+        str,
+        typer.Option(
+            help="Extrapolation discrepancy of predictions: lfo (learned from the runs by "
+            "leave-future-out) or none (parameter uncertainty and noise only)."
+        ),
+    ] = "lfo",
+    strict: Annotated[bool, typer.Option(help="Exit 2 when diagnostics fail.")] = False,
+    force: Annotated[bool, typer.Option(help="Overwrite the output file.")] = False,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Fit a scaling law to a table of runs and save the posterior to one netCDF file."""
+    import warnings
+
+    from bayes_scaling.inference.storage import check_output
+    from bayes_scaling.inputs.runs import load_runs
+
+    check_output(output, force=force)
+    columns = {
+        k: v
+        for k, v in {
+            "N": n_col,
+            "D": d_col,
+            "C": c_col,
+            "U": u_col,
+            "loss": loss_col,
+            "group": group_col,
+        }.items()
+        if v
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = load_runs(
+            runs, columns=columns, flops_per_token=flops_per_token, drop_invalid=drop_invalid
+        )
+    echo_warnings(caught, quiet)
+    if near_optimum is not None:
+        from bayes_scaling.inputs.isoflop import near_optimum as select
+
+        kept = select(table, neighbours=near_optimum)
+        if not quiet:
+            out.print(f"near each IsoFLOP minimum: {kept.n_runs} of {table.n_runs} runs kept")
+        table = kept
+    from bayes_scaling.evaluation.fitting import fit as run_fit
+    from bayes_scaling.inputs.laws import Law
+    from bayes_scaling.inputs.priors import parse_priors
+
+    priors = parse_priors(prior or [])
+    chosen = Law.from_formula(formula, priors=priors) if formula else law
+    status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
+    with status, warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_fit(
+            table,
+            law=chosen,
+            priors=priors,
+            likelihood=likelihood,
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            seed=seed,
+            strict=strict,
+            discrepancy=None if discrepancy.lower() == "none" else discrepancy,
+            **_pooling_options(vary, centered),
+        )
+    echo_warnings(caught, quiet)
+    result.save(output, force=force)
+    if not quiet:
+        _print_summary(result, ci=CI)
+        out.print(f"saved {output}")
+
+
+def _print_summary(result, *, ci: float) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from bayes_scaling.presentation.formatting import number
+
+    table = Table(
+        title=f"{result.law.name}: {result.law.program.result.text}  "
+        f"({result.runs.n_runs} runs, {ci:.0%} intervals)"
+    )
+    for col in ("parameter", "median", "lower", "upper", "r_hat", "ess_bulk"):
+        table.add_column(col, justify="left" if col == "parameter" else "right")
+    for name, row in result.summary(ci=ci).iterrows():
+        table.add_row(
+            escape(name),
+            number(row["median"]),
+            number(row["lower"]),
+            number(row["upper"]),
+            f"{row['r_hat']:.3f}",
+            f"{row['ess_bulk']:.0f}",
+        )
+    out.print(table)
+    d = result.diagnostics
+    colour = "green" if d.ok else "red"
+    out.print(
+        f"[{colour}]{d.message()}[/] (max R-hat {d.max_r_hat:.3f}, min ESS bulk "
+        f"{d.min_ess_bulk:.0f}, tail {d.min_ess_tail:.0f}, {d.divergences} divergences)",
+        markup=True,
+    )
+
+
+def _pooling_options(vary: str | None, centered: str) -> dict:
+    """fit() keywords of --vary/--centered (none for an unpooled fit, so fit's defaults hold)."""
+    from bayes_scaling.core.errors import BayesScalingError
+
+    choices = {"auto": "auto", "centered": True, "noncentered": False}
+    if centered not in choices:
+        raise BayesScalingError(f"--centered must be one of {', '.join(choices)}, not {centered!r}")
+    return {"vary": vary, "centered": choices[centered]} if vary else {}
+
+
+def _groups_payload(result, *, ci: float) -> dict:
+    """Summary JSON of a pooled fit: per-group intervals under ``groups``."""
+    if getattr(result, "pooling", None) is None:
+        return {}
+    from bayes_scaling.presentation.summaries import groups_json
+
+    return {"vary": list(result.pooling.vary), "groups": groups_json(result, ci=ci)}
+
+
+# ---------------------------------------------------------------------------------------- summary
+@app.command()
+@handle_errors
+def summary(
+    fit_file: Annotated[Path, typer.Argument(help="Fit file written by `fit`.")],
+    ci: Annotated[float, typer.Option(help="Probability of the central interval.")] = CI,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Posterior summary of a saved fit: parameters with intervals and the diagnostics gate."""
+    from bayes_scaling.inference.storage import load_fit
+
+    result = load_fit(fit_file)
+    table = result.summary(ci=ci)
+    if not as_json:
+        _print_summary(result, ci=ci)
+        return
+    d = result.diagnostics.to_dict()
+    payload = {
+        "law": result.law.name,
+        "ci": ci,
+        "n_runs": result.runs.n_runs,
+        "parameters": {
+            name: {
+                k: json_float(row[k]) for k in ("mean", "median", "lower", "upper", "sd", "r_hat")
+            }
+            for name, row in table.iterrows()
+        },
+        **_groups_payload(result, ci=ci),
+        "diagnostics": {
+            k: d[k]
+            for k in ("ok", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi")
+        },
+    }
+    out.print_json(json.dumps(payload))
+
+
+# ---------------------------------------------------------------------------------------- predict
+@app.command()
+@handle_errors
+def predict(
+    fit_file: Annotated[Path, typer.Argument(help="Fit file written by `fit`.")],
+    n: Annotated[list[str] | None, typer.Option("--n", help="Parameters N (repeatable).")] = None,
+    d: Annotated[list[str] | None, typer.Option("--d", help="Tokens D (repeatable).")] = None,
+    c: Annotated[list[str] | None, typer.Option("--c", help="FLOPs C (repeatable).")] = None,
+    u: Annotated[list[str] | None, typer.Option("--u", help="Unique tokens U.")] = None,
+    group: Annotated[
+        str | None, typer.Option(help="Group of a pooled fit (default: a new, unseen group).")
+    ] = None,
+    ci: Annotated[float, typer.Option(help="Probability of the central interval.")] = CI,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Expected loss (mu, the law's curve) and predicted observed loss (y) at new points."""
+    from bayes_scaling.core.intervals import check_ci
+    from bayes_scaling.inference.storage import load_fit
+
+    check_ci(ci)
+    result = load_fit(fit_file)
+    ds = result.predict(
+        N=quantities("n", n),
+        D=quantities("d", d),
+        C=quantities("c", c),
+        U=quantities("u", u),
+        **({"group": group} if group is not None else {}),
+    )
+    inputs, points = _points(ds, ci=ci)
+    if as_json:
+        out.print_json(json.dumps({"law": result.law.name, "ci": ci, "points": points}))
+        return
+    _print_points(points, inputs, ci)
+
+
+def _points(ds, *, ci: float) -> tuple[list[str], list[dict]]:
+    """Input names and one JSON-able row per prediction point (mu and y intervals)."""
+    bounds = ds.scaling.interval(ci=ci)
+    inputs = [k for k in ("N", "D", "C", "U") if k in ds.coords]
+    points = []
+    for i in range(ds.sizes["point"]):
+        row = {"inputs": {k: float(ds[k][i]) for k in inputs}}
+        for var in ("mu", "y"):
+            row[var] = {s: float(bounds[f"{var}_{s}"][i]) for s in ("median", "lower", "upper")}
+        points.append(row)
+    return inputs, points
+
+
+def _print_points(points, inputs, ci) -> None:
+    from rich.table import Table
+
+    from bayes_scaling.presentation.formatting import quantity
+
+    table = Table(
+        title=f"loss forecast ({ci:.0%} intervals; mu = expected loss on the law's "
+        "curve, y = a new run's observed loss)"
+    )
+    for k in inputs:
+        table.add_column(k, justify="right")
+    table.add_column("mu median", justify="right")
+    table.add_column("mu interval", justify="right")
+    table.add_column("y interval", justify="right")
+    for p in points:
+        mu, y = p["mu"], p["y"]
+        table.add_row(
+            *[quantity(k, p["inputs"][k]) for k in inputs],
+            f"{mu['median']:.4f}",
+            f"{mu['lower']:.4f} – {mu['upper']:.4f}",
+            f"{y['lower']:.4f} – {y['upper']:.4f}",
+        )
+    out.print(table)
+
+
+# ---------------------------------------------------------------------------------------- laws
+@app.command()
+@handle_errors
+def laws(
+    name: Annotated[str | None, typer.Argument(help="Show one law in full.")] = None,
+) -> None:
+    """List the built-in laws, or show one's formula, inputs and default priors."""
+    from bayes_scaling.inputs.laws import get_law, list_laws
+
+    if name:
+        out.print(get_law(name).describe())
+        return
+    for law_name in list_laws():
+        law = get_law(law_name)
+        out.print(f"{law_name:<18} L = {law.program.result.text:<48} {law.title}")
+    out.print("\n`bayes-scaling laws NAME` shows the priors; one-input laws take NAME:N|D|C.")
+
+
+# ---------------------------------------------------------------------------------------- demo
+@app.command()
+@handle_errors
+def demo(
+    output_dir: Annotated[Path, typer.Option("--output-dir", "-o", help="Folder for outputs.")] = (
+        Path("bayes-scaling-demo")
+    ),
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
+    quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
+) -> None:
+    """Fit the built-in Chinchilla-like data set, print the summary and a forecast.
+
+    Writes (and overwrites) runs.csv, fit.nc and report.html in the output folder.
+    """
+    from bayes_scaling.evaluation.fitting import fit as run_fit
+    from bayes_scaling.inputs import datasets
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    runs = datasets.chinchilla_like(seed=seed)
+    from bayes_scaling.inference.storage import atomic_write
+
+    atomic_write(output_dir / "runs.csv", lambda tmp: runs.table.to_csv(tmp, index=False))
+    if not quiet:
+        out.print(
+            f"{runs.n_runs} simulated runs from Epoch AI's Chinchilla refit "
+            f"(truth {datasets.CHINCHILLA_TRUTH}) -> {output_dir / 'runs.csv'}"
+        )
+    status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
+    with status:
+        result = run_fit(runs, law="chinchilla", seed=seed, draws=draws)
+    path = result.save(output_dir / "fit.nc", force=True)
+    from bayes_scaling.presentation.cli.report import write_demo_report
+
+    status = err.status("writing the report...") if interactive(quiet) else null_status()
+    with status:
+        report_path = write_demo_report(result, output_dir / "report.html")
+    if quiet:
+        return
+    _print_summary(result, ci=CI)
+    inputs, points = _points(result.predict(N=[7e10, 4e11], D=[1.4e12, 8e12]), ci=CI)
+    _print_points(points, inputs, CI)
+    out.print(f"saved {path}")
+    out.print(f"report: {report_path}")

@@ -1,0 +1,141 @@
+"""Tidy tables of posterior draws: mean, median and central (equal-tailed) credible intervals.
+
+Every question returns an ``xarray.Dataset`` with draws on dims ``chain`` and ``draw``;
+``ds.scaling.summary(ci=0.9)`` (or :func:`interval_table`) turns it into a DataFrame whose ``ci``
+column states the interval probability.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from bayes_scaling.core.constants import CI
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.core.intervals import (
+    SAMPLE_DIMS,
+    check_ci,
+    equal_tailed,
+    share_not_reached,
+)
+from bayes_scaling.inference.record import FitRecord
+from bayes_scaling.model.pooling import pooled_names
+
+
+def _interval_stats(da: xr.DataArray, *, ci: float) -> xr.Dataset:
+    """mean, median, lower, upper and the share not reached, by the one interval rule."""
+    rest = [d for d in da.dims if d not in SAMPLE_DIMS]
+    values = da.transpose(*SAMPLE_DIMS, *rest).values
+    lower, median, upper = equal_tailed(values, ci=ci, axis=(0, 1))
+    with np.errstate(invalid="ignore"):
+        mean = np.mean(values, axis=(0, 1))
+    coords = {k: v for k, v in da.coords.items() if not set(v.dims) & set(SAMPLE_DIMS)}
+    stats = {"mean": mean, "median": median, "lower": lower, "upper": upper}
+    not_reached = share_not_reached(values, axis=(0, 1))
+    if np.any(not_reached > 0):
+        stats["share_not_reached"] = not_reached
+    return xr.Dataset({k: (rest, np.asarray(v)) for k, v in stats.items()}, coords=coords)
+
+
+def interval_table(ds: xr.Dataset | xr.DataArray, *, ci: float = CI) -> pd.DataFrame:
+    """Summarise draws: one row per variable and query coordinate.
+
+    Columns: ``variable``, the query dims (e.g. ``point``, ``compute``) and their coordinates,
+    ``mean``, ``median``, ``lower``, ``upper``, ``ci`` and, when some draws are ``inf`` ("not
+    reached"), ``share_not_reached``. Intervals follow the one rule of
+    :mod:`bayes_scaling.core.intervals`. ``df.attrs["ci"]`` holds ``ci`` too.
+    """
+    ci = check_ci(ci)
+    if isinstance(ds, xr.DataArray):
+        ds = ds.to_dataset(name=ds.name or "value")
+    frames = []
+    for name, da in ds.data_vars.items():
+        if not all(d in da.dims for d in SAMPLE_DIMS):
+            continue
+        stats = _interval_stats(da, ci=ci)
+        frame = (
+            stats.to_dataframe().reset_index()
+            if stats["mean"].ndim
+            else pd.DataFrame({k: [float(v)] for k, v in stats.items()})
+        )
+        frame = frame.drop(columns=[c for c in ("quantile",) if c in frame.columns])
+        frame.insert(0, "variable", name)
+        frame["ci"] = ci
+        frames.append(frame)
+    if not frames:
+        raise QuestionError("nothing to summarise: no variable has dims ('chain', 'draw')")
+    out = pd.concat(frames, ignore_index=True)
+    out.attrs["ci"] = ci
+    return out
+
+
+def parameter_table(params: xr.Dataset, *, ci: float = CI) -> pd.DataFrame:
+    """Parameter summary indexed by name: mean, sd, median, lower, upper, ci, r_hat, ESS."""
+    import arviz as az
+
+    table = interval_table(params, ci=ci).set_index("variable")
+    table.index.name = "parameter"
+    table.insert(1, "sd", [float(params[v].std()) for v in table.index])
+    varying = [v for v in params.data_vars if float(params[v].std()) > 0]
+    rhat = az.rhat(params[varying]) if varying else xr.Dataset()
+    ess_bulk = az.ess(params[varying], method="bulk") if varying else xr.Dataset()
+    ess_tail = az.ess(params[varying], method="tail") if varying else xr.Dataset()
+    table["r_hat"] = [float(rhat[v]) if v in rhat else np.nan for v in table.index]
+    table["ess_bulk"] = [float(ess_bulk[v]) if v in ess_bulk else np.nan for v in table.index]
+    table["ess_tail"] = [float(ess_tail[v]) if v in ess_tail else np.nan for v in table.index]
+    table.attrs["ci"] = ci
+    return table
+
+
+@xr.register_dataset_accessor("scaling")
+class ScalingAccessor:
+    """``ds.scaling.summary(ci=...)``: the tidy table of a question's answer."""
+
+    def __init__(self, ds: xr.Dataset) -> None:
+        self._ds = ds
+
+    def summary(self, *, ci: float = CI) -> pd.DataFrame:
+        """See :func:`interval_table`."""
+        return interval_table(self._ds, ci=ci)
+
+    def interval(self, *, ci: float = CI) -> xr.Dataset:
+        """Dataset of ``median``, ``lower`` and ``upper`` per variable (query dims kept)."""
+        out = {}
+        for name, da in self._ds.data_vars.items():
+            if all(d in da.dims for d in SAMPLE_DIMS):
+                stats = _interval_stats(da, ci=ci)
+                out[f"{name}_median"] = stats["median"]
+                out[f"{name}_lower"] = stats["lower"]
+                out[f"{name}_upper"] = stats["upper"]
+        result = xr.Dataset(out)
+        result.attrs["ci"] = check_ci(ci)
+        return result
+
+
+def group_table(fit: FitRecord, *, ci: float) -> pd.DataFrame:
+    """Rows ``<name>_sd`` and ``<name>[label]`` (per-group values) for a pooled fit's summary."""
+    post = fit.posterior
+    spec = fit.pooling
+    flat = {}
+    for plan in fit.plans:
+        if plan.name in spec.vary:
+            sd = pooled_names(plan)["sd"]
+            flat[sd] = post[sd]
+    for name in spec.vary:
+        for label in spec.groups:
+            flat[f"{name}[{label}]"] = post[f"{name}_group"].sel(group=label, drop=True)
+    return parameter_table(xr.Dataset(flat), ci=ci)
+
+
+def groups_json(fit: FitRecord, *, ci: float) -> dict[str, dict[str, dict[str, float]]]:
+    """``{label: {param: {mean, median, lower, upper}}}`` for a pooled fit (CLI JSON)."""
+    post = fit.posterior
+    table = interval_table(post[[f"{n}_group" for n in fit.pooling.vary]], ci=ci)
+    out: dict[str, dict[str, dict[str, float]]] = {g: {} for g in fit.pooling.groups}
+    for row in table.itertuples(index=False):
+        name = str(row.variable).removesuffix("_group")
+        out[str(row.group)][name] = {
+            k: float(getattr(row, k)) for k in ("mean", "median", "lower", "upper")
+        }
+    return out

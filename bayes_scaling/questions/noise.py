@@ -1,0 +1,122 @@
+"""Probability that a new run's observed loss falls below a target, from the fitted noise.
+
+``y = mu * exp(sigma * eps + delta)``: ``eps`` the fitted Normal or Student-t noise on log loss,
+``delta`` the extrapolation discrepancy when the fit has one (:mod:`bayes_scaling.evaluation.discrepancy`).
+Used by :func:`bayes_scaling.questions.budget.prob_below_target` with ``predictive=True``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from bayes_scaling.inputs.runs import Runs
+from bayes_scaling.model.likelihood import Normal
+
+#: Posterior variable holding the per-draw discrepancy scale.
+VARIABLE = "discrepancy_tau"
+
+#: Noise draws per posterior draw for the Student-t predictive probability.
+PREDICTIVE_REPLICATES = 16
+
+
+def discrepancy_scale(fit, inputs) -> np.ndarray | None:
+    """``tau * d`` (chain, draw, m) for a fit with an extrapolation discrepancy, else None.
+
+    ``d`` is the distance beyond the training range and ``tau`` the learned discrepancy per
+    e-fold (see :mod:`bayes_scaling.evaluation.discrepancy`); without one, None.
+    """
+    info = getattr(fit, "info", {}).get("discrepancy")
+    if not info:
+        return None
+    post = fit.posterior
+    if VARIABLE not in post:
+        return None
+    C = np.asarray(inputs["C"], dtype=float)[None, None, :]
+    d = extrapolation_distance({**inputs, "C": C}, info["maxima"])
+    return post[VARIABLE].values[..., None] * d
+
+
+def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
+    """P(y <= t), y = mu * exp(sigma * eps + delta), averaged over draws; mu (chain, draw, m, 1).
+
+    ``delta ~ Normal(0, extra^2)`` is the extrapolation discrepancy when the fit has one.
+    Normal noise is integrated exactly (its CDF); Student-t noise with
+    :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared by
+    every budget and target so the probability stays monotone in the target.
+    """
+    from scipy import special
+
+    post = fit.posterior
+    sigma = post["sigma"].values[..., None, None]
+    extra = None if extra is None else np.asarray(extra, dtype=float)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gap = np.log(t) - np.log(mu)
+    if isinstance(fit.noise, Normal):  # integrated exactly
+        scale = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cdf = special.ndtr(gap / scale)
+        return np.nanmean(np.where(np.isnan(mu), np.nan, cdf), axis=(0, 1))
+    rng = np.random.default_rng(fit.seed + 2)
+    noise = {k: v[..., None] for k, v in fit.noise_draws(extra_dims=0).items()}
+    reps = PREDICTIVE_REPLICATES
+    shape = (*post["sigma"].shape, reps)
+    eps = fit.noise.draw(rng, noise, shape)[..., None, None, :]
+    normal = rng.standard_normal(shape)[..., None, None, :]
+    count = np.zeros(gap.shape)
+    for r in range(reps):
+        noise_r = eps[..., r] if extra is None else eps[..., r] + extra * normal[..., r]
+        count += noise_r <= gap
+    frac = count / reps
+    return np.nanmean(np.where(np.isnan(gap), np.nan, frac), axis=(0, 1))
+
+
+def distance_inputs(law, runs: Runs) -> tuple[str, ...]:
+    """Columns that define the training range: the law's inputs and C when the runs have it."""
+    cols = list(law.inputs)
+    if runs.has("C") and "C" not in cols:
+        cols.append("C")
+    return tuple(cols)
+
+
+def training_maxima(law, runs: Runs) -> dict[str, float]:
+    """Largest training value of each column of :func:`distance_inputs`."""
+    return {c: float(np.max(runs.column(c))) for c in distance_inputs(law, runs)}
+
+
+def extrapolation_distance(inputs: Mapping[str, Any], maxima: Mapping[str, float]) -> np.ndarray:
+    """e-folds beyond the training range: ``max_k max(0, log(x_k / max_k))`` (0 inside it).
+
+    Columns of ``maxima`` missing from ``inputs`` are ignored.
+    """
+    parts = [
+        np.maximum(np.log(np.asarray(inputs[c], float) / m), 0.0)
+        for c, m in maxima.items()
+        if c in inputs
+    ]
+    if not parts:
+        raise ValueError(f"no input among {', '.join(maxima)} to measure the distance")
+    return np.max(np.stack(np.broadcast_arrays(*parts)), axis=0)
+
+
+def sort_column(law, runs: Runs) -> str:
+    """Column that orders runs from small to large: C when present, else the law's first input."""
+    return "C" if runs.has("C") else law.inputs[0]
+
+
+def extrapolation_noise(
+    result: Any,
+    inputs: Mapping[str, np.ndarray],
+    shape: tuple[int, ...],
+    rng: np.random.Generator,
+) -> np.ndarray | None:
+    """Draws of ``delta`` (chain, draw, point) for a fit with a discrepancy, else None."""
+    post = result.posterior
+    info = getattr(result, "info", {}).get("discrepancy")
+    if VARIABLE not in post or not info:
+        return None
+    d = extrapolation_distance(inputs, info["maxima"])
+    tau = post[VARIABLE].values[..., None]
+    return tau * d[None, None, :] * rng.standard_normal(shape)
