@@ -24,7 +24,7 @@ from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import Law
 from bayes_scaling.inputs.runs import Runs
-from bayes_scaling.presentation.summaries import group_table, parameter_table
+from bayes_scaling.presentation.summaries import fit_summary
 from bayes_scaling.questions.budget import compute_at_probability
 from bayes_scaling.questions.optimal import optimal_allocation
 from bayes_scaling.questions.predict import pointwise_log_likelihood, predict
@@ -45,17 +45,8 @@ class ScalingFit(FitRecord):
         return cls(**fields)
 
     def summary(self, *, ci: float = CI) -> pd.DataFrame:
-        """Parameters in user units: mean, sd, median, central ``ci`` interval, R-hat, ESS.
-
-        Fixed parameters show their value with zero width and no convergence statistics. A pooled
-        fit adds the population sd of each varying parameter (``<sampled>_sd``, link scale) and
-        one row per group (``<name>[label]``); the plain names hold the population values.
-        """
-        table = parameter_table(self.parameters(), ci=ci)
-        if self.pooling is not None:
-            table = pd.concat([table, group_table(self, ci=ci)])
-            table.attrs["ci"] = ci
-        return table
+        """Parameters with intervals, R-hat and ESS; see :func:`fit_summary`."""
+        return fit_summary(self, ci=ci)
 
     def predict(
         self,

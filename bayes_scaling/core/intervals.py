@@ -37,6 +37,7 @@ __all__ = [
     "quantiles",
     "share_not_reached",
     "share_undefined",
+    "summarize",
 ]
 
 #: Dims that hold posterior draws in every question's output.
@@ -138,3 +139,15 @@ def interval_bounds(draws: Any, *, ci: float = CI) -> tuple[Any, Any]:
     coords = {k: v for k, v in draws.coords.items() if not set(v.dims) & set(dims)}
     make = lambda a: xr.DataArray(a, dims=rest, coords=coords)  # noqa: E731
     return make(lower), make(upper)
+
+
+def summarize(values: Any, *, ci: float = CI) -> dict[str, float]:
+    """One quantity's draws (any shape, all pooled) as ``median``, ``lower``, ``upper`` and
+    ``share_not_reached``: the numbers every door prints for a scalar answer."""
+    lower, median, upper = equal_tailed(values, ci=ci, axis=None)
+    return {
+        "median": float(median),
+        "lower": float(lower),
+        "upper": float(upper),
+        "share_not_reached": float(share_not_reached(values, axis=None)),
+    }

@@ -20,16 +20,21 @@ import pandas as pd
 import xarray as xr
 
 from bayes_scaling.core.errors import DataError
-from bayes_scaling.core.intervals import check_ci
-from bayes_scaling.evaluation.scores import covered, score_draws
+from bayes_scaling.core.intervals import check_ci, quantiles
+from bayes_scaling.evaluation.fitting import fit
+from bayes_scaling.evaluation.scores import central_interval, covered, score_draws
+from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model.plans import plan_parameters
+from bayes_scaling.questions.predict import predict
 
 #: Default fraction of runs held out (the largest ones).
 HOLDOUT_FRACTION = 0.2
 #: Default central intervals scored.
 BACKTEST_CI = (0.5, 0.9)
+#: Default settings of a backtest's fit: fewer draws than a fit (a backtest refits).
+BACKTEST_SETTINGS = FitSettings(draws=500, tune=500, chains=2, seed=0)
 
 
 @dataclass(frozen=True, eq=False)
@@ -111,9 +116,9 @@ class BacktestResult:
             methods.append(("baseline", self.baseline_predictions))
         for name, ds in methods:
             y = _draws(ds)
-            frame[f"{name}_median"] = np.median(y, axis=0)
+            frame[f"{name}_median"] = quantiles(y, 0.5, axis=0)
             for c in self.ci:
-                lo, hi = np.quantile(y, [(1 - c) / 2, (1 + c) / 2], axis=0)
+                lo, hi = central_interval(y, ci=c)
                 frame[f"{name}_lower_{_key(c)}"] = lo
                 frame[f"{name}_upper_{_key(c)}"] = hi
                 frame[f"{name}_covered_{_key(c)}"] = covered(y, frame["loss"].to_numpy(), ci=c)
@@ -221,13 +226,7 @@ def backtest(
     ci: Sequence[float] = BACKTEST_CI,
     baseline: bool = False,
     n_boot: int = 200,
-    priors: Mapping[str, Any] | None = None,
-    likelihood: str = "student_t",
-    discrepancy: str | None = "default",
-    draws: int = 500,
-    tune: int = 500,
-    chains: int = 2,
-    seed: int = 0,
+    settings: FitSettings | None = None,
 ) -> BacktestResult:
     """Fit on the smaller runs, predict the held-out larger runs and score the predictions.
 
@@ -241,10 +240,11 @@ def backtest(
         Central intervals to score (default 0.5 and 0.9).
     baseline : bool
         Also score the classic Huber + L-BFGS point fit with ``n_boot`` bootstrap refits.
-    priors, likelihood, discrepancy, draws, tune, chains, seed
-        Passed to :func:`bayes_scaling.inference.sampling`; ``discrepancy="default"`` uses fit's default (the
-        leave-future-out extrapolation discrepancy, learned on the training runs only, so the
-        held-out runs never inform the intervals they are scored on).
+    settings : FitSettings, optional
+        Settings of the fit on the training runs (default :data:`BACKTEST_SETTINGS`: 2 chains x
+        500 draws, seed 0). Its discrepancy is learned on the training runs only, so the
+        held-out runs never inform the intervals they are scored on. A backtest of a saved fit
+        passes ``fit.settings``, so it is pooled when the fit is.
 
     Returns
     -------
@@ -255,8 +255,8 @@ def backtest(
     >>> result = backtest(runs, law="chinchilla", baseline=True)  # doctest: +SKIP
     >>> result.to_dict()["bayes"]["coverage"]  # share of held-out runs inside  # doctest: +SKIP
     """
-    from bayes_scaling.evaluation.fitting import fit
-
+    settings = BACKTEST_SETTINGS if settings is None else settings
+    seed = settings.seed if settings.seed is not None else 0
     if not isinstance(runs, Runs):
         runs = load_runs(runs)
     law = get_law(law)
@@ -273,25 +273,12 @@ def backtest(
     )
     train = runs.subset(mask, source=f"{runs.source} (training runs)")
     test = runs.subset(~mask, source=f"{runs.source} (held-out runs)")
-    options: dict[str, Any] = {}
-    if discrepancy != "default":
-        options["discrepancy"] = discrepancy
-    result = fit(
-        train,
-        law=law,
-        priors=priors,
-        likelihood=likelihood,
-        draws=draws,
-        tune=tune,
-        chains=chains,
-        seed=seed,
-        **options,
-    )
+    result = fit(train, law=law, settings=settings.replace(seed=seed))
     inputs = {c: test.column(c) for c in law.inputs}
     if test.has("C"):
         inputs["C"] = test.column("C")
     observed = test.column("loss")
-    predictions = result.predict(**inputs, seed=seed + 1)
+    predictions = predict(result, **inputs, seed=seed + 1)
     predictions["loss"] = ("point", observed, {"long_name": "observed loss (held out)"})
     scores = {"bayes": score_draws(_draws(predictions), observed, ci=cis)}
     base_pred, base_fit = None, None

@@ -22,6 +22,7 @@ import xarray as xr
 
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.model.plans import OBSERVED
+from bayes_scaling.questions.predict import pointwise_log_likelihood
 
 if TYPE_CHECKING:
     from bayes_scaling.inference.record import FitRecord
@@ -105,7 +106,7 @@ def _float(x: Any) -> float | None:
 
 def loo_tree(fit: FitRecord) -> xr.DataTree:
     """DataTree with ``posterior``, ``log_likelihood`` and ``observed_data`` groups for ArviZ."""
-    ll = fit.log_likelihood()
+    ll = pointwise_log_likelihood(fit)
     post = fit.posterior[list(fit.param_names)]
     observed = xr.Dataset({OBSERVED: (("run",), np.log(fit.runs.column("loss")))})
     return xr.DataTree.from_dict(
@@ -148,7 +149,7 @@ def compare_fits(
     *,
     pareto_k_threshold: float = PARETO_K_THRESHOLD,
     backtest: bool = False,
-    backtest_options: Mapping[str, Any] | None = None,
+    backtest_changes: Mapping[str, Any] | None = None,
 ) -> LawComparison:
     """Compare fits of different laws (or priors, likelihoods) to the same runs by PSIS-LOO.
 
@@ -160,9 +161,10 @@ def compare_fits(
         Runs with Pareto k above this are named in a warning (default 0.7).
     backtest : bool
         Also run a leave-future-out backtest per fit (refits on the smaller runs with the fit's
-        law, priors and likelihood; default split) and add its scores as ``lfo_*`` columns.
-    backtest_options : mapping, optional
-        Keyword options of :func:`bayes_scaling.evaluation.backtest.backtest` (e.g. ``draws``, ``seed``).
+        law and its own settings, pooling included; default split) and add its scores as
+        ``lfo_*`` columns.
+    backtest_changes : mapping, optional
+        :class:`FitSettings` fields changed for the backtests' refits (e.g. ``draws``, ``seed``).
 
     Returns
     -------
@@ -219,7 +221,7 @@ def compare_fits(
     table.index.name = "fit"
     lfo = None
     if backtest:
-        lfo = _backtests(fits, backtest_options or {})
+        lfo = _backtests(fits, backtest_changes or {})
         for key in ("log_score", "crps", "mare", "coverage_0.9"):
             table[f"lfo_{key}"] = [lfo[n].get(key) for n in table.index]
     for message in messages:
@@ -239,15 +241,13 @@ def _named(fits: Mapping[str, FitRecord] | Sequence[FitRecord]) -> dict[str, Fit
     return named
 
 
-def _backtests(fits: Mapping[str, FitRecord], options: Mapping[str, Any]) -> dict[str, dict]:
-    """Leave-future-out scores of each fit's law on its runs (default split)."""
+def _backtests(fits: Mapping[str, FitRecord], changes: Mapping[str, Any]) -> dict[str, dict]:
+    """Leave-future-out scores of each fit's law on its runs (default split), same settings."""
     from bayes_scaling.evaluation.backtest import backtest
 
     out = {}
     for name, fit in fits.items():
-        result = backtest(
-            fit.runs, law=fit.law, priors=fit.priors, likelihood=fit.likelihood, **options
-        )
+        result = backtest(fit.runs, law=fit.law, settings=fit.settings.replace(**changes))
         scores = result.to_dict()["bayes"]
         out[name] = {
             "n_train": result.n_train,

@@ -36,6 +36,7 @@ file. Keys of a job (or of ``[defaults]``)::
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import tomllib
@@ -46,27 +47,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.inference.settings import FitSettings
 
 if TYPE_CHECKING:
     from bayes_scaling.inference.record import FitRecord
 
-#: Keywords of :func:`bayes_scaling.evaluation.fitting.fit` a job may set.
-FIT_SETTINGS = (
-    "priors",
-    "likelihood",
-    "draws",
-    "tune",
-    "chains",
-    "seed",
-    "target_accept",
-    "adaptation",
-    "cores",
-    "retry_divergent",
-    "thresholds",
-    "vary",
-    "centered",
-    "discrepancy",
-)
 #: Keywords that say how to read a job's runs.
 LOAD_SETTINGS = ("columns", "flops_per_token", "drop_invalid", "max_compute")
 
@@ -77,34 +62,44 @@ class JobsFileError(BayesScalingError, ValueError):
 
 @dataclass(frozen=True)
 class Job:
-    """One fit to run: the runs, the law and the settings of :func:`bayes_scaling.evaluation.fitting.fit`.
+    """One fit to run: the runs, the law and the :class:`FitSettings` of the fit.
 
     Attributes
     ----------
     runs : Runs, path, DataFrame or mapping
-        Anything :func:`bayes_scaling.inputs.runs.load_runs` accepts; read inside the worker, so bad
-        data fails this job only.
+        Anything :func:`bayes_scaling.inputs.runs.load_runs` accepts; read inside the worker, so
+        bad data fails this job only.
     law : str or Law
-    settings : mapping
-        Keywords of :func:`bayes_scaling.evaluation.fitting.fit` (:data:`FIT_SETTINGS`) and of loading
-        (:data:`LOAD_SETTINGS`: ``columns``, ``flops_per_token``, ``drop_invalid``,
-        ``max_compute``).
+    settings : FitSettings or mapping
+        The fit's settings. A mapping may mix :class:`FitSettings` fields with the loading keys
+        of :data:`LOAD_SETTINGS` (``columns``, ``flops_per_token``, ``drop_invalid``,
+        ``max_compute``), which move to ``load``; any other key is an error.
     name : str
         Label of the job (used for output files).
+    load : mapping
+        How to read the runs (:data:`LOAD_SETTINGS`).
     """
 
     runs: Any
     law: Any = "chinchilla"
-    settings: Mapping[str, Any] = field(default_factory=dict)
+    settings: FitSettings | Mapping[str, Any] = field(default_factory=FitSettings)
     name: str = ""
+    load: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        unknown = sorted(set(self.settings) - set(FIT_SETTINGS) - set(LOAD_SETTINGS))
+        if isinstance(self.settings, FitSettings):
+            return
+        values = dict(self.settings)
+        load = {**self.load, **{k: values.pop(k) for k in LOAD_SETTINGS if k in values}}
+        where = f"job {self.name or '<unnamed>'}"
+        unknown = sorted(set(values) - set(FitSettings.names()))
         if unknown:
             raise JobsFileError(
-                f"job {self.name or '<unnamed>'}: unknown setting(s) {', '.join(unknown)}; "
-                f"a job takes {', '.join(FIT_SETTINGS + LOAD_SETTINGS)}"
+                f"{where}: unknown setting(s) {', '.join(unknown)}; a job takes "
+                f"{', '.join(FitSettings.names() + LOAD_SETTINGS)}"
             )
+        object.__setattr__(self, "settings", FitSettings.from_mapping(values, where=where))
+        object.__setattr__(self, "load", load)
 
 
 @dataclass(frozen=True)
@@ -158,7 +153,7 @@ class JobResult:
         if self.fit is not None:
             out["diagnostics"] = self.fit.diagnostics.to_dict()
             out["n_runs"] = self.fit.runs.n_runs
-            out["compiled_model_reused"] = self.fit.settings.get("compiled_model_reused")
+            out["compiled_model_reused"] = self.fit.info.get("compiled_model_reused")
         return out
 
 
@@ -183,7 +178,7 @@ def as_job(item: Job | Sequence[Any] | Mapping[str, Any], index: int) -> Job:
             f"{type(item).__name__}"
         )
     if not job.name:
-        job = Job(runs=job.runs, law=job.law, settings=job.settings, name=f"job-{index}")
+        job = dataclasses.replace(job, name=f"job-{index}")
     return job
 
 
@@ -193,10 +188,11 @@ def run_job(index: int, job: Job) -> JobResult:
     from bayes_scaling.inputs.runs import load_runs
 
     t0 = time.perf_counter()
-    settings = dict(job.settings)
-    load = {k: settings.pop(k) for k in LOAD_SETTINGS if k in settings}
+    load = dict(job.load)
     max_compute = load.pop("max_compute", None)
-    settings.setdefault("cores", 1)
+    settings = job.settings
+    if settings.cores is None:  # one core per job: the pool runs jobs side by side
+        settings = settings.replace(cores=1)
     caught: list[warnings.WarningMessage] = []
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -204,7 +200,7 @@ def run_job(index: int, job: Job) -> JobResult:
             runs = load_runs(job.runs, **load)
             if max_compute is not None:
                 runs = runs.subset(runs.column("C") <= float(max_compute))
-            result = fit(runs, law=job.law, **settings)
+            result = fit(runs, law=job.law, settings=settings)
     except Exception as err:  # noqa: BLE001 - a job's failure must not stop the others
         text = str(err) if isinstance(err, BayesScalingError) else f"{type(err).__name__}: {err}"
         return JobResult(

@@ -36,13 +36,18 @@ import pandas as pd
 from scipy import stats
 
 from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.inference.sampling import compiled_model, run_nutpie
+from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import LOSS_REFERENCE, Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model.graph import model_data
+from bayes_scaling.model.likelihood import get_likelihood
 from bayes_scaling.model.plans import plan_parameters, references, user_values
 
 __all__ = ["DESIGNS", "SBCResult", "design_runs", "rank_pvalue", "run_sbc"]
 
+#: Settings of every SBC fit: few draws (thinned), since SBC fits each law 100 times.
+SBC_SETTINGS = FitSettings(draws=150, tune=150, chains=2, seed=0, discrepancy=None)
 #: Laws checked by default, with the input bound for one-input laws.
 BUILT_IN = ("power_law:C", "log_law:C", "broken_power_law:C", "chinchilla", "kaplan",
             "data_constrained", "isoflop")  # fmt: skip
@@ -165,7 +170,7 @@ def rank_pvalue(ranks: np.ndarray, n_draws: int, *, bins: int = 10, seed: int = 
     return float(stats.chisquare(counts).pvalue)
 
 
-def _simulate(law, plans, refs, inputs, rng, likelihood, max_tries=1000):
+def _simulate(law, plans, refs, inputs, rng, noise_model, max_tries=1000):
     """One prior draw (sampled values and user-unit parameters) and its simulated losses."""
     for tries in range(1, max_tries + 1):
         sampled = {p.sampled_name: float(p.prior.sample(rng, 1)[0]) for p in plans}
@@ -174,16 +179,11 @@ def _simulate(law, plans, refs, inputs, rng, likelihood, max_tries=1000):
             mu = law.evaluate(params, inputs)
         if not np.all(np.isfinite(mu) & (mu > 0)):
             continue
-        if likelihood == "student_t":
-            eps = rng.standard_t(sampled["nu"], size=mu.shape)
-        else:
-            eps = rng.standard_normal(mu.shape)
+        noise = {n: sampled[n] for n in noise_model.noise_params}
         with np.errstate(all="ignore"):
-            loss = mu * np.exp(sampled["sigma"] * eps)
+            loss = mu * np.exp(noise_model.draw(rng, noise, mu.shape))
         if np.all(np.isfinite(loss) & (loss > 0)):
-            truth = {**{k: float(v) for k, v in params.items()}, "sigma": sampled["sigma"]}
-            if likelihood == "student_t":
-                truth["nu"] = sampled["nu"]
+            truth = {**{k: float(v) for k, v in params.items()}, **noise}
             return truth, loss, tries - 1
     raise BayesScalingError(
         f"SBC for law {law.name!r}: {max_tries} prior draws in a row gave a law that is not "
@@ -196,14 +196,9 @@ def run_sbc(
     *,
     n_sims: int = 100,
     design: Mapping[str, np.ndarray] | None = None,
-    draws: int = 150,
-    tune: int = 150,
-    chains: int = 2,
     thin: int = 3,
-    seed: int = 0,
     refs: str = "fixed",
-    likelihood: str = "student_t",
-    target_accept: float = 0.9,
+    settings: FitSettings | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> SBCResult:
     """Simulation-based calibration of one law (module docstring).
@@ -216,15 +211,16 @@ def run_sbc(
         Number of simulated data sets.
     design : mapping, optional
         Input columns of the simulated runs (default: :data:`DESIGNS` for the law).
-    draws, tune, chains, thin : int
-        NUTS settings of each fit; every ``thin``-th draw is kept, giving
-        ``chains * draws // thin`` roughly independent draws.
-    seed : int
-        Seed of the prior draws, the noise and the sampler.
+    thin : int
+        Every ``thin``-th draw is kept, giving ``chains * draws // thin`` roughly independent
+        draws.
     refs : {"fixed", "data"}
-        Reference values held fixed (exact SBC) or recomputed from each data set (as in
-        :func:`bayes_scaling.inference.sampling`).
-    likelihood : {"student_t", "normal"}
+        Reference values held fixed (exact SBC) or recomputed from each data set (as a fit
+        does).
+    settings : FitSettings, optional
+        Priors, likelihood, sampler settings and seed of every fit (default
+        :data:`SBC_SETTINGS`: 2 chains x 150 draws after 150 warm-up steps, seed 0); the seed
+        also drives the prior draws and the noise.
     progress : callable, optional
         Called as ``progress(i, n_sims)`` after each simulation.
 
@@ -234,47 +230,44 @@ def run_sbc(
     """
     if refs not in ("fixed", "data"):
         raise BayesScalingError(f"refs must be 'fixed' or 'data', not {refs!r}")
-    import nutpie
-
+    settings = SBC_SETTINGS if settings is None else settings
+    seed = settings.seed if settings.seed is not None else 0
+    noise_model = get_likelihood(settings.likelihood)
     law = get_law(law)
-    plans = plan_parameters(law, likelihood=likelihood)
+    plans = plan_parameters(law, settings.priors, likelihood=settings.likelihood)
     runs = design_runs(law, design)
     inputs = {c: runs.column(c) for c in law.inputs}
     fixed_refs = {**references(law, runs), LOSS_REFERENCE: 1.0}
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
-    compiled, reused = _compiled(law, runs, plans, likelihood, fixed_refs)
+    compiled, reused = compiled_model(
+        law, runs, plans, settings.priors, settings.likelihood, fixed_refs
+    )
     known = {var.name for var in compiled.shared_var_keys}  # unused references are dropped
     t1 = time.perf_counter()
     fixed = {p.name for p in plans if p.prior.is_fixed}  # a constant has no rank to test
-    names = [*(n for n in law.param_names if n not in fixed), "sigma"]
-    names += ["nu"] if likelihood == "student_t" else []
+    names = [*(n for n in law.param_names if n not in fixed), *noise_model.noise_params]
     ranks = {k: np.empty(n_sims, dtype=int) for k in names}
     n_rejected = n_divergent = 0
     max_rhat = 0.0
-    n_draws = chains * len(range(0, draws, thin))
+    n_draws = settings.chains * len(range(0, settings.draws, thin))
     for i in range(n_sims):
-        truth, loss, rejected = _simulate(law, plans, fixed_refs, inputs, rng, likelihood)
+        truth, loss, rejected = _simulate(law, plans, fixed_refs, inputs, rng, noise_model)
         n_rejected += rejected
         sim = Runs(table=runs.table.assign(loss=loss), source=f"<SBC {law.name} #{i}>")
         sim_refs = fixed_refs if refs == "fixed" else references(law, sim)
-        tree = nutpie.sample(
-            compiled.with_data(
-                **{k: v for k, v in model_data(law, sim, sim_refs).items() if k in known}
-            ),
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            cores=chains,
+        data = {k: v for k, v in model_data(law, sim, sim_refs).items() if k in known}
+        tree = run_nutpie(
+            compiled.with_data(**data),
+            settings=settings,
+            adaptation=settings.adaptation,
             seed=int(rng.integers(2**31)),
-            target_accept=target_accept,
-            progress_bar=False,
+            progress=False,
         )
         post = tree["posterior"]
         sampled = {p.sampled_name: _draws(post, p) for p in plans}
-        values = {**user_values(law, plans, sampled, sim_refs), "sigma": sampled["sigma"]}
-        if "nu" in names:
-            values["nu"] = sampled["nu"]
+        values = user_values(law, plans, sampled, sim_refs)
+        values.update({n: sampled[n] for n in noise_model.noise_params})
         for k in names:
             kept = np.asarray(values[k])[:, ::thin]
             ranks[k][i] = int(np.sum(kept < truth[k]))
@@ -293,26 +286,14 @@ def run_sbc(
         max_rhat=float(max_rhat),
         refs=refs,
         settings={
-            "draws": draws,
-            "tune": tune,
-            "chains": chains,
+            **settings.replace(seed=seed).to_dict(),
             "thin": thin,
-            "seed": seed,
-            "likelihood": likelihood,
-            "target_accept": target_accept,
             "n_runs": runs.n_runs,
             "compiled_once": True,
             "compiled_model_reused": reused,
         },  # fmt: skip
         seconds={"compile": round(t1 - t0, 2), "sample": round(t2 - t1, 2)},
     )
-
-
-def _compiled(law, runs, plans, likelihood, refs):
-    """The nutpie-compiled model, from (and kept in) :func:`bayes_scaling.inference.sampling`'s cache."""
-    from bayes_scaling.inference.sampling import compiled_model as _compiled_model
-
-    return _compiled_model(law, runs, plans, {}, likelihood, refs)
 
 
 def _draws(post, plan) -> np.ndarray:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bayes_scaling.core.intervals import check_ci
+from bayes_scaling.core.intervals import check_ci, equal_tailed
 
 #: |log(loss)| beyond which draws are clipped (a Student-t draw with tiny nu can overflow exp).
 _LOG_LIMIT = 700.0
@@ -38,8 +38,7 @@ def _as_arrays(draws, observed) -> tuple[np.ndarray, np.ndarray]:
 
 def central_interval(draws, *, ci: float) -> tuple[np.ndarray, np.ndarray]:
     """Equal-tailed ``ci`` interval of each column of ``draws`` (S, P)."""
-    ci = check_ci(ci)
-    lower, upper = np.quantile(np.asarray(draws, float), [(1 - ci) / 2, (1 + ci) / 2], axis=0)
+    lower, _, upper = equal_tailed(draws, ci=ci, axis=0)
     return lower, upper
 
 

@@ -38,7 +38,7 @@ from bayes_scaling.model.pooling import (
     sampled_var_names,
 )
 
-__all__ = ["assemble_tree", "compiled_model", "prepare", "sample"]
+__all__ = ["assemble_tree", "compiled_model", "prepare", "run_nutpie", "sample"]
 
 _COMPILED: OrderedDict[tuple, Any] = OrderedDict()
 _COMPILED_MAX = 16
@@ -74,7 +74,8 @@ def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
     return compiled, False
 
 
-def _sample(compiled, *, settings: FitSettings, adaptation: str, seed: int, progress: bool):
+def run_nutpie(compiled, *, settings: FitSettings, adaptation: str, seed: int, progress: bool):
+    """One nutpie run of a compiled model with the sampler settings of ``settings``."""
     import nutpie
 
     chains = settings.chains
@@ -153,13 +154,15 @@ def sample(
     )
     t1 = time.perf_counter()
     seed = int(settings.seed)
-    tree = _sample(
+    tree = run_nutpie(
         compiled, settings=settings, adaptation=settings.adaptation, seed=seed, progress=progress
     )
     used, tried = settings.adaptation, [settings.adaptation]
     if settings.retry_divergent and _n_divergent(tree) > 0:
         other = ADAPTATIONS[1 - ADAPTATIONS.index(settings.adaptation)]
-        retry = _sample(compiled, settings=settings, adaptation=other, seed=seed, progress=progress)
+        retry = run_nutpie(
+            compiled, settings=settings, adaptation=other, seed=seed, progress=progress
+        )
         tried.append(other)
         if _n_divergent(retry) < _n_divergent(tree):
             tree, used = retry, other

@@ -1,10 +1,11 @@
 """Small, printable prior specifications: ``Prior.parse("Beta(2, 5)")`` and back with ``str``.
 
 A :class:`Prior` is a family name from :data:`FAMILIES` and its parameters in PyMC's positional
-order. It turns into a PyMC random variable (:meth:`Prior.to_pymc`) and also draws and evaluates
-densities with scipy (:meth:`Prior.sample`, :meth:`Prior.logpdf`) using the same
-parameterisation, so prior predictive checks need no PyMC model. Text is parsed with :mod:`ast`
-and never evaluated.
+order (the families, their checks and their scipy versions are in
+:mod:`bayes_scaling.inputs.prior_families`). It turns into a PyMC random variable
+(:meth:`Prior.to_pymc`) and also draws and evaluates densities with scipy (:meth:`Prior.sample`,
+:meth:`Prior.logpdf`) using the same parameterisation, so prior predictive checks need no PyMC
+model. Text is parsed with :mod:`ast` and never evaluated.
 """
 
 from __future__ import annotations
@@ -19,61 +20,18 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
 
 from bayes_scaling.core.errors import PriorError
-
-__all__ = ["FAMILIES", "Prior", "parse_priors"]
-
-#: Family -> PyMC parameter names in positional order (Gamma's ``beta`` is a rate; ``Fixed`` is a
-#: constant that is not sampled).
-FAMILIES: dict[str, tuple[str, ...]] = {
-    "Normal": ("mu", "sigma"),
-    "HalfNormal": ("sigma",),
-    "LogNormal": ("mu", "sigma"),
-    "Beta": ("alpha", "beta"),
-    "Gamma": ("alpha", "beta"),
-    "Exponential": ("lam",),
-    "Uniform": ("lower", "upper"),
-    "StudentT": ("nu", "mu", "sigma"),
-    "HalfStudentT": ("nu", "sigma"),
-    "TruncatedNormal": ("mu", "sigma", "lower", "upper"),
-    "Fixed": ("value",),
-}
-
-_CANONICAL = {family.lower(): family for family in FAMILIES}
-_POSITIVE = frozenset({"sigma", "alpha", "beta", "lam", "nu"})
-_EXAMPLE = (
-    "write e.g. 'Normal(0, 1)', 'Beta(alpha=2, beta=5)', 'LogNormal(-1.5, 1.5)' or a plain number "
-    "such as 0 for a fixed value"
+from bayes_scaling.inputs.prior_families import (
+    CANONICAL,
+    EXAMPLE,
+    FAMILIES,
+    SCIPY,
+    check_prior,
+    format_number,
 )
 
-
-# family -> frozen scipy distribution with PyMC's parameterisation (Gamma and Exponential: rates)
-_SCIPY = {
-    "Normal": lambda k: stats.norm(k["mu"], k["sigma"]),
-    "HalfNormal": lambda k: stats.halfnorm(scale=k["sigma"]),
-    "LogNormal": lambda k: stats.lognorm(k["sigma"], scale=math.exp(k["mu"])),
-    "Beta": lambda k: stats.beta(k["alpha"], k["beta"]),
-    "Gamma": lambda k: stats.gamma(k["alpha"], scale=1.0 / k["beta"]),
-    "Exponential": lambda k: stats.expon(scale=1.0 / k["lam"]),
-    "Uniform": lambda k: stats.uniform(k["lower"], k["upper"] - k["lower"]),
-    "StudentT": lambda k: stats.t(k["nu"], k["mu"], k["sigma"]),
-    "HalfStudentT": lambda k: stats.t(k["nu"], 0.0, k["sigma"]),
-    "TruncatedNormal": lambda k: stats.truncnorm(
-        (k["lower"] - k["mu"]) / k["sigma"],
-        (k["upper"] - k["mu"]) / k["sigma"],
-        k["mu"],
-        k["sigma"],
-    ),
-}
-
-
-def _format_number(x: float) -> str:
-    """Shortest text that reads back as ``x``: 2 not 2.0, 0.001 not 1e-3."""
-    if x.is_integer() and abs(x) < 1e16:
-        return str(int(x))
-    return repr(x)
+__all__ = ["FAMILIES", "Prior", "parse_priors"]
 
 
 def _number(node: ast.AST) -> float | None:
@@ -91,76 +49,8 @@ def _number(node: ast.AST) -> float | None:
     return None
 
 
-_EXAMPLES = {
-    "Normal": "Normal(0, 1)", "HalfNormal": "HalfNormal(1)", "LogNormal": "LogNormal(-1.5, 1.5)",
-    "Beta": "Beta(2, 5)", "Gamma": "Gamma(2, 4)", "Exponential": "Exponential(1)",
-    "Uniform": "Uniform(0, 1)", "StudentT": "StudentT(3, 0, 1)",
-    "HalfStudentT": "HalfStudentT(3, 1)",
-    "TruncatedNormal": "TruncatedNormal(0, 1, 0, 5)", "Fixed": "Fixed(0)",
-}  # fmt: skip
-
-
-def _hint(family: str) -> str:
-    names = FAMILIES[family]
-    return (
-        f"{family} takes {family}({', '.join(names)}); write e.g. {_EXAMPLES[family]!r} "
-        f"or {family}({', '.join(f'{n}=...' for n in names)})"
-    )
-
-
-def _validate(family: str, params: tuple[float, ...], text: str) -> None:
-    names = FAMILIES[family]
-    kw = dict(zip(names, params, strict=True))
-    for name, value in kw.items():
-        if not math.isfinite(value):
-            raise PriorError(f"prior {text!r}: {name} must be a finite number; {_hint(family)}")
-        if name in _POSITIVE and value <= 0:
-            raise PriorError(
-                f"prior {text!r}: {name} must be > 0, got {_format_number(value)}; " + _hint(family)
-            )
-    if "lower" in kw and kw["lower"] >= kw["upper"]:
-        raise PriorError(
-            f"prior {text!r}: lower must be < upper, got lower={_format_number(kw['lower'])} and "
-            f"upper={_format_number(kw['upper'])}; {_hint(family)}"
-        )
-
-
-def _check(
-    family_name: Any, args: Sequence[Any], kwargs: Mapping[str, Any], text: str
-) -> tuple[str, tuple[float, ...]]:
-    """Check a family name and positional/keyword values: the canonical family and parameters."""
-    family = _CANONICAL.get(family_name.lower()) if isinstance(family_name, str) else None
-    if family is None:
-        raise PriorError(
-            f"prior {text!r}: unknown family {family_name!r}; known families are "
-            f"{', '.join(FAMILIES)}; {_EXAMPLE}"
-        )
-    names = FAMILIES[family]
-    if len(args) > len(names):
-        raise PriorError(f"prior {text!r}: {len(args)} parameters given; {_hint(family)}")
-    values = dict(zip(names, args, strict=False))
-    for key, value in kwargs.items():
-        if key not in names:
-            raise PriorError(f"prior {text!r}: unknown parameter {key!r}; {_hint(family)}")
-        if key in values:
-            raise PriorError(f"prior {text!r}: {key} is given twice; {_hint(family)}")
-        values[key] = value
-    missing = [n for n in names if n not in values]
-    if missing:
-        raise PriorError(f"prior {text!r}: missing {', '.join(missing)}; {_hint(family)}")
-    for name in names:
-        value = values[name]
-        if isinstance(value, bool) or not isinstance(value, numbers.Real):
-            raise PriorError(
-                f"prior {text!r}: {name} must be a number, got {value!r}; {_hint(family)}"
-            )
-    params = tuple(float(values[n]) for n in names)
-    _validate(family, params, text)
-    return family, params
-
-
 def _build(family_name: Any, args: Sequence[Any], kwargs: Mapping[str, Any], text: str) -> Prior:
-    return Prior(*_check(family_name, args, kwargs, text))
+    return Prior(*check_prior(family_name, args, kwargs, text))
 
 
 @dataclass(frozen=True)
@@ -186,7 +76,7 @@ class Prior:
 
     def __post_init__(self) -> None:
         params = tuple(self.params) if isinstance(self.params, Iterable) else (self.params,)
-        family, params = _check(self.family, params, {}, f"{self.family}{params}")
+        family, params = check_prior(self.family, params, {}, f"{self.family}{params}")
         object.__setattr__(self, "family", family)
         object.__setattr__(self, "params", params)
 
@@ -218,19 +108,19 @@ class Prior:
         if isinstance(text, numbers.Real) and not isinstance(text, bool):
             return _build("Fixed", [float(text)], {}, repr(text))
         if not isinstance(text, str):
-            raise PriorError(f"a prior must be text or a number, got {text!r}; {_EXAMPLE}")
+            raise PriorError(f"a prior must be text or a number, got {text!r}; {EXAMPLE}")
         source = text.strip()
         try:
             node = ast.parse(source, mode="eval").body
         except (SyntaxError, ValueError) as err:
             msg = getattr(err, "msg", str(err))
-            raise PriorError(f"prior {text!r} does not parse ({msg}); {_EXAMPLE}") from None
+            raise PriorError(f"prior {text!r} does not parse ({msg}); {EXAMPLE}") from None
         value = _number(node)
         if value is not None:
             return _build("Fixed", [value], {}, text)
         if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
-            raise PriorError(f"prior {text!r} is not a distribution such as Beta(2, 5); {_EXAMPLE}")
-        if node.func.id.lower() not in _CANONICAL:
+            raise PriorError(f"prior {text!r} is not a distribution such as Beta(2, 5); {EXAMPLE}")
+        if node.func.id.lower() not in CANONICAL:
             _build(node.func.id, [], {}, text)  # raises: unknown family
 
         def numeric(arg: ast.AST) -> float:
@@ -239,18 +129,18 @@ class Prior:
                 segment = ast.get_source_segment(source, arg) or ast.unparse(arg)
                 raise PriorError(
                     f"prior {text!r}: {segment!r} is not a number (parameters must be numeric "
-                    f"literals); {_EXAMPLE}"
+                    f"literals); {EXAMPLE}"
                 )
             return number
 
         if any(kw.arg is None for kw in node.keywords):
-            raise PriorError(f"prior {text!r}: '**' arguments are not allowed; {_EXAMPLE}")
+            raise PriorError(f"prior {text!r}: '**' arguments are not allowed; {EXAMPLE}")
         args = [numeric(arg) for arg in node.args]
         kwargs = {kw.arg: numeric(kw.value) for kw in node.keywords}
         return _build(node.func.id, args, kwargs, text)
 
     def __str__(self) -> str:
-        return f"{self.family}({', '.join(_format_number(p) for p in self.params)})"
+        return f"{self.family}({', '.join(format_number(p) for p in self.params)})"
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form: ``{"family": "Beta", "params": {"alpha": 2.0, "beta": 5.0}}``."""
@@ -340,7 +230,7 @@ class Prior:
     # ------------------------------------------------------------------ scipy
     def _scipy(self) -> Any:
         """The frozen scipy distribution (HalfStudentT: the StudentT that is folded at 0)."""
-        return _SCIPY[self.family](self._kwargs())
+        return SCIPY[self.family](self._kwargs())
 
     def sample(self, rng: np.random.Generator, size: int | tuple[int, ...]) -> np.ndarray:
         """Draw from the prior with scipy (same parameterisation as PyMC).

@@ -113,6 +113,20 @@ class ScalingAccessor:
         return result
 
 
+def fit_summary(fit: FitRecord, *, ci: float = CI) -> pd.DataFrame:
+    """Parameters in user units: mean, sd, median, central ``ci`` interval, R-hat, ESS.
+
+    Fixed parameters show their value with zero width and no convergence statistics. A pooled
+    fit adds the population sd of each varying parameter (``<sampled>_sd``, link scale) and one
+    row per group (``<name>[label]``); the plain names hold the population values.
+    """
+    table = parameter_table(fit.parameters(), ci=ci)
+    if fit.pooling is not None:
+        table = pd.concat([table, group_table(fit, ci=ci)])
+        table.attrs["ci"] = ci
+    return table
+
+
 def group_table(fit: FitRecord, *, ci: float) -> pd.DataFrame:
     """Rows ``<name>_sd`` and ``<name>[label]`` (per-group values) for a pooled fit's summary."""
     post = fit.posterior

@@ -37,6 +37,7 @@ from bayes_scaling.questions.allocation import (
     resolve_method,
     warn_bounds,
 )
+from bayes_scaling.questions.predict import predict
 
 if TYPE_CHECKING:
     from bayes_scaling.inference.record import FitRecord
@@ -229,7 +230,7 @@ def fixed_size_loss(
     require_allocation_law(law, "a fixed-size what-if")
     C = np.atleast_1d(check_positive("compute", compute))
     N_, D_, C = _fixed_inputs(fit, C, N, D)
-    pred = fit.predict(N=N_, D=D_, seed=seed)
+    pred = predict(fit, N=N_, D=D_, seed=seed)
     ds = pred.rename({"point": "compute"}).drop_vars(["C"], errors="ignore")
     ds = ds.assign_coords(compute=C, N=("compute", N_), D=("compute", D_))
     ds.attrs.update(question="fixed_size", law=law.name)

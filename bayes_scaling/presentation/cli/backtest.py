@@ -9,9 +9,14 @@ from typing import Annotated
 import typer
 
 from bayes_scaling.presentation.cli.common import (
+    DiscrepancyOption,
+    LikelihoodOption,
+    PriorOption,
+    SeedOption,
     app,
     echo_warnings,
     err,
+    fit_settings,
     handle_errors,
     interactive,
     json_float,
@@ -53,17 +58,13 @@ def backtest(
     ci: Annotated[
         list[float] | None, typer.Option(help="Central interval to score (repeatable).")
     ] = None,
-    prior: Annotated[
-        list[str] | None, typer.Option(help="Prior override NAME=SPEC, e.g. alpha='Beta(2, 5)'.")
-    ] = None,
-    likelihood: Annotated[str, typer.Option(help="student_t or normal.")] = "student_t",
-    discrepancy: Annotated[
-        str, typer.Option(help="Extrapolation discrepancy: lfo, none, or default.")
-    ] = "default",
+    prior: PriorOption = None,
+    likelihood: LikelihoodOption = "student_t",
+    discrepancy: DiscrepancyOption = "lfo",
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
     tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 500,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 2,
-    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    seed: SeedOption = 0,
     drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors and the result.")] = False,
@@ -79,15 +80,20 @@ def backtest(
     from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.evaluation.backtest import BACKTEST_CI
     from bayes_scaling.evaluation.backtest import backtest as run_backtest
-    from bayes_scaling.inputs.priors import parse_priors
     from bayes_scaling.inputs.runs import load_runs
     from bayes_scaling.presentation.cli.common import quantities
 
     if holdout_fraction is not None and cutoff_compute is not None:
         raise BayesScalingError("give either --holdout-fraction or --cutoff-compute, not both")
-    choice = {"none": None, "lfo": "lfo", "default": "default"}
-    if discrepancy.lower() not in choice:
-        raise BayesScalingError(f"--discrepancy must be lfo, none or default, not {discrepancy!r}")
+    settings = fit_settings(
+        prior=prior,
+        likelihood=likelihood,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        discrepancy=discrepancy,
+    )
     columns = {
         k: v
         for k, v in {"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col}.items()
@@ -125,13 +131,7 @@ def backtest(
             ci=tuple(ci) if ci else BACKTEST_CI,
             baseline=baseline,
             n_boot=n_boot,
-            priors=parse_priors(prior or []),
-            likelihood=likelihood,
-            discrepancy=choice[discrepancy.lower()],
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
+            settings=settings,
         )
     echo_warnings(caught, quiet or as_json)
     payload = _clean(result.to_dict())
@@ -145,9 +145,9 @@ def _train_mask(path: Path, column: str, *, drop_invalid: bool):
     import numpy as np
 
     from bayes_scaling.core.errors import DataError
-    from bayes_scaling.inputs.runs import _read_table
+    from bayes_scaling.inputs.readers import read_table
 
-    frame, source = _read_table(path)
+    frame, source = read_table(path)
     if column not in frame.columns:
         raise DataError(
             f"{source}: no column {column!r} for --train-col; the table has "

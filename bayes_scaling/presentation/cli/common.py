@@ -1,18 +1,24 @@
 """Shared pieces of the command line: the typer app, consoles, error handling, number parsing.
 
-Errors caused by the user's input print one paragraph without a traceback and exit 1; a failed
-diagnostics gate under ``--strict`` exits 2.
+Exit codes: 0 success, 1 bad input or a failed job, 2 usage error (typer), 3 a failed
+diagnostics gate under ``--strict``. Errors caused by the user's input print one paragraph without
+a traceback; user text inside messages is escaped, never read as markup.
 """
 
 from __future__ import annotations
 
 import functools
 import sys
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from bayes_scaling.core.errors import BayesScalingError, DiagnosticsError
+
+#: Exit code of a failed diagnostics gate under ``--strict``.
+EXIT_GATE = 3
 
 app = typer.Typer(
     name="bayes-scaling",
@@ -26,17 +32,17 @@ err = Console(stderr=True, highlight=False)
 
 
 def handle_errors(command):
-    """Turn user errors into a message and an exit code (1; 2 for a strict diagnostics failure)."""
+    """Turn user errors into a message and an exit code (1; 3 for a strict diagnostics failure)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except DiagnosticsError as e:
-            err.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
-            raise typer.Exit(2) from None
+            err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
+            raise typer.Exit(EXIT_GATE) from None
         except BayesScalingError as e:
-            err.print(f"[bold red]error:[/] {e}", markup=True, soft_wrap=True)
+            err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -74,9 +80,63 @@ def echo_warnings(caught, quiet: bool) -> None:
     for w in caught:
         if issubclass(w.category, DiagnosticsWarning) or not quiet:
             if issubclass(w.category, (UserWarning, DiagnosticsWarning)):
-                err.print(f"[yellow]warning:[/] {w.message}", markup=True)
+                err.print(f"[yellow]warning:[/] {escape(str(w.message))}", markup=True)
 
 
 def json_float(x) -> float | None:
     x = float(x)
     return x if x == x and abs(x) != float("inf") else None
+
+
+# ------------------------------------------------------------------ fit settings from options
+# The options that make a FitSettings, declared once and shared by every command that fits.
+PriorOption = Annotated[
+    list[str] | None, typer.Option(help="Prior override NAME=SPEC, e.g. alpha='Beta(2, 5)'.")
+]
+LikelihoodOption = Annotated[str, typer.Option(help="student_t or normal.")]
+SeedOption = Annotated[
+    int | None, typer.Option(help="Random seed, 0 to 2**63-1 (recorded in the file).")
+]
+DiscrepancyOption = Annotated[
+    str,
+    typer.Option(
+        help="Extrapolation discrepancy of predictions: lfo (learned from the runs by "
+        "leave-future-out) or none (parameter uncertainty and noise only)."
+    ),
+]
+CENTERED_CHOICES: dict[str, Any] = {"auto": "auto", "centered": True, "noncentered": False}
+
+
+def fit_settings(
+    *,
+    prior: list[str] | None,
+    likelihood: str,
+    draws: int,
+    tune: int,
+    chains: int,
+    seed: int | None,
+    discrepancy: str,
+    vary: str | None = None,
+    centered: str = "auto",
+):
+    """The :class:`FitSettings` of a command's options (validated before anything is fitted)."""
+    from bayes_scaling.inference.settings import FitSettings
+    from bayes_scaling.inputs.priors import parse_priors
+
+    if discrepancy.lower() not in ("lfo", "none"):
+        raise BayesScalingError(f"--discrepancy must be lfo or none, not {discrepancy!r}")
+    if centered not in CENTERED_CHOICES:
+        raise BayesScalingError(
+            f"--centered must be one of {', '.join(CENTERED_CHOICES)}, not {centered!r}"
+        )
+    return FitSettings(
+        priors=parse_priors(prior or []),
+        likelihood=likelihood,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        discrepancy=None if discrepancy.lower() == "none" else "lfo",
+        vary=vary or (),
+        centered=CENTERED_CHOICES[centered],
+    )

@@ -10,9 +10,14 @@ import typer
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.presentation.cli.common import (
+    DiscrepancyOption,
+    LikelihoodOption,
+    PriorOption,
+    SeedOption,
     app,
     echo_warnings,
     err,
+    fit_settings,
     handle_errors,
     interactive,
     json_float,
@@ -49,14 +54,12 @@ def fit(
         str, typer.Option(help="Group parameterisation: auto, centered or noncentered.")
     ] = "auto",
     flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
-    prior: Annotated[
-        list[str] | None, typer.Option(help="Prior override NAME=SPEC, e.g. alpha='Beta(2, 5)'.")
-    ] = None,
-    likelihood: Annotated[str, typer.Option(help="student_t or normal.")] = "student_t",
+    prior: PriorOption = None,
+    likelihood: LikelihoodOption = "student_t",
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
     tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 1000,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
-    seed: Annotated[int | None, typer.Option(help="Random seed (recorded in the file).")] = None,
+    seed: SeedOption = None,
     drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
     near_optimum: Annotated[
         int | None,
@@ -65,24 +68,29 @@ def fit(
             "lowest loss (per group and budget C), as Approach 2 does; e.g. 2."
         ),
     ] = None,
-    discrepancy: Annotated[
-        str,
-        typer.Option(
-            help="Extrapolation discrepancy of predictions: lfo (learned from the runs by "
-            "leave-future-out) or none (parameter uncertainty and noise only)."
-        ),
-    ] = "lfo",
-    strict: Annotated[bool, typer.Option(help="Exit 2 when diagnostics fail.")] = False,
+    discrepancy: DiscrepancyOption = "lfo",
+    strict: Annotated[bool, typer.Option(help="Exit 3 when diagnostics fail.")] = False,
     force: Annotated[bool, typer.Option(help="Overwrite the output file.")] = False,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Fit a scaling law to a table of runs and save the posterior to one netCDF file."""
     import warnings
 
-    from bayes_scaling.inference.storage import check_output
+    from bayes_scaling.inference.storage import check_output, save_fit
     from bayes_scaling.inputs.runs import load_runs
 
     check_output(output, force=force)
+    settings = fit_settings(
+        prior=prior,
+        likelihood=likelihood,
+        draws=draws,
+        tune=tune,
+        chains=chains,
+        seed=seed,
+        discrepancy=discrepancy,
+        vary=vary,
+        centered=centered,
+    )
     columns = {
         k: v
         for k, v in {
@@ -110,28 +118,14 @@ def fit(
         table = kept
     from bayes_scaling.evaluation.fitting import fit as run_fit
     from bayes_scaling.inputs.laws import Law
-    from bayes_scaling.inputs.priors import parse_priors
 
-    priors = parse_priors(prior or [])
-    chosen = Law.from_formula(formula, priors=priors) if formula else law
+    chosen = Law.from_formula(formula, priors=settings.priors) if formula is not None else law
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_fit(
-            table,
-            law=chosen,
-            priors=priors,
-            likelihood=likelihood,
-            draws=draws,
-            tune=tune,
-            chains=chains,
-            seed=seed,
-            strict=strict,
-            discrepancy=None if discrepancy.lower() == "none" else discrepancy,
-            **_pooling_options(vary, centered),
-        )
+        result = run_fit(table, law=chosen, settings=settings, strict=strict)
     echo_warnings(caught, quiet)
-    result.save(output, force=force)
+    save_fit(result, output, force=force)
     if not quiet:
         _print_summary(result, ci=CI)
         out.print(f"saved {output}")
@@ -149,7 +143,9 @@ def _print_summary(result, *, ci: float) -> None:
     )
     for col in ("parameter", "median", "lower", "upper", "r_hat", "ess_bulk"):
         table.add_column(col, justify="left" if col == "parameter" else "right")
-    for name, row in result.summary(ci=ci).iterrows():
+    from bayes_scaling.presentation.summaries import fit_summary
+
+    for name, row in fit_summary(result, ci=ci).iterrows():
         table.add_row(
             escape(name),
             number(row["median"]),
@@ -166,16 +162,6 @@ def _print_summary(result, *, ci: float) -> None:
         f"{d.min_ess_bulk:.0f}, tail {d.min_ess_tail:.0f}, {d.divergences} divergences)",
         markup=True,
     )
-
-
-def _pooling_options(vary: str | None, centered: str) -> dict:
-    """fit() keywords of --vary/--centered (none for an unpooled fit, so fit's defaults hold)."""
-    from bayes_scaling.core.errors import BayesScalingError
-
-    choices = {"auto": "auto", "centered": True, "noncentered": False}
-    if centered not in choices:
-        raise BayesScalingError(f"--centered must be one of {', '.join(choices)}, not {centered!r}")
-    return {"vary": vary, "centered": choices[centered]} if vary else {}
 
 
 def _groups_payload(result, *, ci: float) -> dict:
@@ -197,9 +183,10 @@ def summary(
 ) -> None:
     """Posterior summary of a saved fit: parameters with intervals and the diagnostics gate."""
     from bayes_scaling.inference.storage import load_fit
+    from bayes_scaling.presentation.summaries import fit_summary
 
     result = load_fit(fit_file)
-    table = result.summary(ci=ci)
+    table = fit_summary(result, ci=ci)
     if not as_json:
         _print_summary(result, ci=ci)
         return
@@ -224,9 +211,9 @@ def summary(
 
 
 # ---------------------------------------------------------------------------------------- predict
-@app.command()
+@app.command("predict")
 @handle_errors
-def predict(
+def predict_command(
     fit_file: Annotated[Path, typer.Argument(help="Fit file written by `fit`.")],
     n: Annotated[list[str] | None, typer.Option("--n", help="Parameters N (repeatable).")] = None,
     d: Annotated[list[str] | None, typer.Option("--d", help="Tokens D (repeatable).")] = None,
@@ -241,10 +228,12 @@ def predict(
     """Expected loss (mu, the law's curve) and predicted observed loss (y) at new points."""
     from bayes_scaling.core.intervals import check_ci
     from bayes_scaling.inference.storage import load_fit
+    from bayes_scaling.questions.predict import predict
 
     check_ci(ci)
     result = load_fit(fit_file)
-    ds = result.predict(
+    ds = predict(
+        result,
         N=quantities("n", n),
         D=quantities("d", d),
         C=quantities("c", c),
@@ -330,7 +319,10 @@ def demo(
     Writes (and overwrites) runs.csv, fit.nc and report.html in the output folder.
     """
     from bayes_scaling.evaluation.fitting import fit as run_fit
+    from bayes_scaling.inference.settings import FitSettings
+    from bayes_scaling.inference.storage import save_fit
     from bayes_scaling.inputs import datasets
+    from bayes_scaling.questions.predict import predict
 
     output_dir.mkdir(parents=True, exist_ok=True)
     runs = datasets.chinchilla_like(seed=seed)
@@ -344,8 +336,8 @@ def demo(
         )
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status:
-        result = run_fit(runs, law="chinchilla", seed=seed, draws=draws)
-    path = result.save(output_dir / "fit.nc", force=True)
+        result = run_fit(runs, law="chinchilla", settings=FitSettings(seed=seed, draws=draws))
+    path = save_fit(result, output_dir / "fit.nc", force=True)
     from bayes_scaling.presentation.cli.report import write_demo_report
 
     status = err.status("writing the report...") if interactive(quiet) else null_status()
@@ -354,7 +346,7 @@ def demo(
     if quiet:
         return
     _print_summary(result, ci=CI)
-    inputs, points = _points(result.predict(N=[7e10, 4e11], D=[1.4e12, 8e12]), ci=CI)
+    inputs, points = _points(predict(result, N=[7e10, 4e11], D=[1.4e12, 8e12]), ci=CI)
     _print_points(points, inputs, CI)
     out.print(f"saved {path}")
     out.print(f"report: {report_path}")

@@ -14,19 +14,17 @@ from bayes_scaling.core.errors import BayesScalingError
 from bayes_scaling.presentation.cli.common import app, handle_errors, json_float, out, quantities
 
 
-def _interval(values, ci: float) -> dict[str, float | None]:
-    """Median and central interval of draws; +inf stays inf (never NaN) for unreachable draws."""
-    import numpy as np
+def _interval(values, ci: float) -> dict[str, float]:
+    """Median, central interval and share not reached, by the one interval rule."""
+    from bayes_scaling.core.intervals import summarize
 
-    flat = np.asarray(values, dtype=float).ravel()
-    flat = flat[~np.isnan(flat)]
-    if flat.size == 0:
-        return {"median": None, "lower": None, "upper": None}
-    with np.errstate(invalid="ignore"):
-        q = np.quantile(flat, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    hi = np.quantile(flat, [(1 - ci) / 2, 0.5, (1 + ci) / 2], method="higher")
-    q = np.where(np.isnan(q), hi, q)
-    return {"median": float(q[1]), "lower": float(q[0]), "upper": float(q[2])}
+    iv = summarize(values, ci=ci)
+    if any(math.isinf(iv[k]) for k in ("median", "lower", "upper")):
+        iv["null_means"] = (
+            "not reached: more than the tail share of the posterior draws never reach it "
+            "(see share_not_reached)"
+        )
+    return iv
 
 
 def _jsonable(obj):

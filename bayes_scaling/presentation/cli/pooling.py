@@ -47,7 +47,7 @@ def fit_many(
     from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.evaluation.many import fit_many as run_many
     from bayes_scaling.evaluation.many import load_jobs
-    from bayes_scaling.inference.storage import check_output
+    from bayes_scaling.inference.storage import atomic_write, check_output, save_fit
 
     jobs = load_jobs(jobs_file)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -77,11 +77,9 @@ def fit_many(
     for result in results:
         entry = result.to_dict()
         if result.ok:
-            path = result.fit.save(output_dir / f"{result.name}.nc", force=force)
+            path = save_fit(result.fit, output_dir / f"{result.name}.nc", force=force)
             entry["file"] = path.name
         summary.append(entry)
-    from bayes_scaling.inference.storage import atomic_write
-
     text = json.dumps({"jobs": summary}, indent=2)
     atomic_write(output_dir / "summary.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
     failed = [r for r in results if not r.ok]

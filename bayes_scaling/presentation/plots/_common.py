@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayes_scaling.core.errors import QuestionError
-from bayes_scaling.core.intervals import check_ci
+from bayes_scaling.core.intervals import check_ci, equal_tailed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -51,10 +51,7 @@ def note(fig: Figure, text: str) -> None:
 
 def quantiles(draws: np.ndarray, *, ci: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower, median and upper of the central ``ci`` interval over the first two axes."""
-    ci = check_ci(ci)
-    flat = np.asarray(draws, dtype=float).reshape(-1, *np.shape(draws)[2:])
-    lo, med, hi = np.quantile(flat, [(1 - ci) / 2, 0.5, (1 + ci) / 2], axis=0)
-    return lo, med, hi
+    return equal_tailed(draws, ci=ci, axis=(0, 1))
 
 
 def band(

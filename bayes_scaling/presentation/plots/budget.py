@@ -24,6 +24,7 @@ from bayes_scaling.presentation.plots._common import (
     observed_range,
 )
 from bayes_scaling.presentation.plots.curves import frontier_allocation
+from bayes_scaling.questions.predict import predict
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -133,9 +134,9 @@ def plot_loss_quantiles(
     if set(fit.law.inputs) >= {"N", "D"}:
         alloc = frontier_allocation(fit, grid)
         mu = alloc["loss_draws"]
-        pred = fit.predict(N=alloc["N"], C=grid)
+        pred = predict(fit, N=alloc["N"], C=grid)
     else:
-        pred = fit.predict(C=grid)
+        pred = predict(fit, C=grid)
         mu = pred["mu"].values
     mu_q = np.quantile(mu.reshape(-1, mu.shape[-1]), q, axis=0)
     y = pred["y"].values

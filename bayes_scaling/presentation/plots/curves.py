@@ -16,6 +16,7 @@ from bayes_scaling.presentation.plots._common import (
     MU_LABEL,
     Y_LABEL,
     band,
+    quantiles,
     budgets,
     compute_span,
     legend,
@@ -28,6 +29,7 @@ from bayes_scaling.presentation.plots._common import (
     palette,
     scatter_runs,
 )
+from bayes_scaling.questions.predict import predict
 
 MU_LABEL_SHORT = "expected loss"
 
@@ -97,11 +99,11 @@ def plot_loss_vs_compute(
     inputs = fit.law.inputs
     if set(inputs) >= {"N", "D"}:
         alloc = frontier_allocation(fit, grid)
-        pred = fit.predict(N=alloc["N"], C=grid)
+        pred = predict(fit, N=alloc["N"], C=grid)
         mu_y_bands(ax, grid, pred, ci=ci, suffix=" (compute-optimal N, D)")
         sizes = budgets(fixed_N) or [observed_range(fit, "N")[1], 10 * observed_range(fit, "N")[1]]
         for i, size in enumerate(sizes):
-            fixed = fit.predict(N=size, C=grid)
+            fixed = predict(fit, N=size, C=grid)
             band(
                 ax,
                 grid,
@@ -114,7 +116,7 @@ def plot_loss_vs_compute(
             )
         what = "the compute-optimal frontier (posterior-median N_opt, D_opt per budget)"
     elif inputs == ("C",):
-        pred = fit.predict(C=grid)
+        pred = predict(fit, C=grid)
         mu_y_bands(ax, grid, pred, ci=ci)
         what = "the fitted curve"
     else:
@@ -135,7 +137,7 @@ def plot_loss_vs_compute(
             color="#555555",
         )
     ax.axvspan(observed_range(fit, "C")[1], hi, color="#f2f2f2", zorder=0)
-    floor = float(np.quantile(pred["y"].values, (1 - ci) / 2, axis=(0, 1)).min())
+    floor = float(np.nanmin(quantiles(pred["y"].values, ci=ci)[0]))
     ax.set_ylim(0.97 * floor, 1.08 * float(fit.runs.column("loss").max()))
     ax.set(
         xscale="log",
@@ -193,7 +195,7 @@ def plot_isoflop_profiles(
     x_lo, x_hi = observed_range(fit, x)
     if fit.law.inputs == (x,):
         grid = log_grid(x_lo / 2, x_hi * 100, n)
-        mu_y_bands(ax, grid, fit.predict(**{x: grid}), ci=ci)
+        mu_y_bands(ax, grid, predict(fit, **{x: grid}), ci=ci)
         scatter_runs(ax, fit, x=x)
         what = f"the fitted curve in {x}"
     else:
@@ -205,7 +207,7 @@ def plot_isoflop_profiles(
         for i, (c, centre) in enumerate(zip(chosen, centres, strict=True)):
             # sizes spanning 1.5 decades either side of the compute-optimal size at this budget
             grid = log_grid(centre / 30, centre * 30, n)
-            pred = fit.predict(**{x: grid, other: c / (k * grid)})
+            pred = predict(fit, **{x: grid, other: c / (k * grid)})
             shown = i in (0, len(chosen) - 2, len(chosen) - 1)
             label = f"C = {flops(c)}: {MU_LABEL}, {ci:.0%}" if shown else None
             band(ax, grid, pred["mu"].values, ci=ci, color=colors[i], alpha=0.3, label=label)

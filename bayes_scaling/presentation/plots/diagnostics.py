@@ -160,11 +160,8 @@ def plot_residuals(fit: FitRecord, *, ci: float = CI, seed: int = 0) -> Figure:
     resid_draws = observed[None, None, :] - log_mu
     resid = np.median(resid_draws.reshape(-1, resid_draws.shape[-1]), axis=0)
     rng = np.random.default_rng(seed)
-    sigma = fit.posterior["sigma"].values.ravel()
-    if fit.likelihood == "student_t":
-        noise = sigma * rng.standard_t(fit.posterior["nu"].values.ravel())
-    else:
-        noise = sigma * rng.standard_normal(sigma.size)
+    params = {k: v.ravel() for k, v in fit.noise_draws(extra_dims=0).items()}
+    noise = fit.noise.draw(rng, params, params["sigma"].shape)
     lo, _, hi = quantiles(noise[None, :], ci=ci)
     x_name = "C" if fit.runs.has("C") else law.inputs[0]
     x = fit.runs.column(x_name)

@@ -8,6 +8,7 @@ import numpy as np
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.core.intervals import summarize
 from bayes_scaling.presentation.formatting import number
 from bayes_scaling.presentation.plots._common import MU_COLOR, new_figure, note, palette, quantiles
 
@@ -94,10 +95,9 @@ def plot_parameters(
             used[key] = ref
         ax.set_yticks([])
         label = f"log10 {name}" if log else name
+        iv = summarize(draws, ci=ci)
         ax.set_title(
-            f"{label}: {number(float(np.median(draws)))} "
-            f"[{number(float(np.quantile(draws, (1 - ci) / 2)))}, "
-            f"{number(float(np.quantile(draws, (1 + ci) / 2)))}]",
+            f"{label}: {number(iv['median'])} [{number(iv['lower'])}, {number(iv['upper'])}]",
             fontsize=8.5,
         )
         ax.tick_params(labelsize=7.5)

@@ -245,7 +245,7 @@ def build_report(
         "priors": prior_table(fit),
         "data": data_table(fit),
     }
-    settings = dict(fit.settings)
+    settings = fit.settings
     facts = {
         "law": fit.law.name,
         "law_title": fit.law.title,
@@ -255,16 +255,21 @@ def build_report(
         "n_runs": fit.runs.n_runs,
         "runs_source": fit.runs.source,
         "flops_per_token": fit.runs.flops_per_token,
-        "seed": settings.get("seed"),
+        "seed": settings.seed,
         "sampler": {
-            k: settings.get(k)
-            for k in ("sampler", "chains", "draws", "tune", "target_accept", "adaptation")
+            "sampler": fit.info.get("sampler", "nutpie"),
+            "chains": settings.chains,
+            "draws": settings.draws,
+            "tune": settings.tune,
+            "target_accept": settings.target_accept,
+            "adaptation": fit.info.get("adaptation", settings.adaptation),
         },
+        "settings": settings.to_dict(),
         "versions": versions(),
         "command": command or "",
         "source": source or "",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "fit_version": settings.get("bayes_scaling_version", ""),
+        "fit_version": fit.info.get("bayes_scaling_version", ""),
     }
     return Report(
         title=title or f"Scaling-law forecast: {fit.law.title}",

@@ -15,7 +15,10 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.core.intervals import summarize
 from bayes_scaling.presentation.formatting import flops, number, short
+from bayes_scaling.presentation.summaries import fit_summary
+from bayes_scaling.questions.predict import predict
 
 if TYPE_CHECKING:
     from bayes_scaling.inference.record import FitRecord
@@ -42,10 +45,9 @@ def interval_text(lo: float, hi: float, fmt) -> str:
 
 
 def _q(values: np.ndarray, ci: float) -> tuple[float, float, float]:
-    v = np.asarray(values, dtype=float).ravel()
-    v = v[np.isfinite(v)] if np.isfinite(v).any() else v
-    lo, med, hi = np.quantile(v, [(1 - ci) / 2, 0.5, (1 + ci) / 2])
-    return float(lo), float(med), float(hi)
+    """Lower, median, upper of all draws by the one interval rule (inf: not reached)."""
+    iv = summarize(values, ci=ci)
+    return iv["lower"], iv["median"], iv["upper"]
 
 
 def _loss(x: float) -> str:
@@ -77,10 +79,10 @@ def forecast_table(fit: FitRecord, compute: list[float], *, ci: float) -> pd.Dat
         if allocation is not None:
             mu = allocation["loss"].isel(compute=i).values
             n_med = float(np.nanmedian(allocation["N_opt"].isel(compute=i).values))
-            y = fit.predict(N=n_med, C=c)["y"].values
+            y = predict(fit, N=n_med, C=c)["y"].values
             how = "compute-optimal N, D"
         elif fit.law.inputs == ("C",):
-            pred = fit.predict(C=c)
+            pred = predict(fit, C=c)
             mu, y, how = pred["mu"].values, pred["y"].values, "law in C"
         else:
             raise QuestionError(
@@ -153,7 +155,7 @@ def target_table(fit: FitRecord, target: float, *, ci: float) -> pd.DataFrame:
     at_p = _quiet(compute_at_probability, fit, target=target, probability=[0.5, 0.9])
     needed = _quiet(compute_for_target, fit, target=target)
     draws = needed["compute_needed"].values
-    lo, _, hi = _q(np.where(np.isfinite(draws), draws, np.inf), ci)
+    lo, _, hi = _q(draws, ci)
     reach = float(needed["p_reachable"])
     rows = []
     for i, p in enumerate((0.5, 0.9)):
@@ -226,7 +228,7 @@ def _loo_rows(fit: FitRecord) -> list[tuple[str, str, str]]:
 
 def parameter_table(fit: FitRecord, *, ci: float) -> pd.DataFrame:
     """Median, interval, sd, R-hat and ESS of each parameter, with descriptions."""
-    table = fit.summary(ci=ci)
+    table = fit_summary(fit, ci=ci)
     described = {p.name: p.description for p in fit.law.parameters}
     described.update(sigma="noise scale on log(loss)", nu="Student-t degrees of freedom")
     rows = []
