@@ -54,7 +54,8 @@ class BacktestResult:
         The Bayesian fit's ``mu`` and ``y`` at the held-out runs (dims chain, draw, point) and
         the observed ``loss`` (dim point).
     scores : dict
-        ``{"bayes": {...}, "baseline": {...}}``; see :func:`bayes_scaling.evaluation.scores.score_draws`.
+        ``{"bayes": {...}, "baseline": {...}}``; see
+        :func:`bayes_scaling.evaluation.scores.score_draws`.
     fit : FitRecord
     baseline_predictions : xr.Dataset or None
     """

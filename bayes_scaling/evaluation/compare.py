@@ -2,7 +2,8 @@
 
 LOO estimates how well each fit predicts a run left out at random from among the observed runs:
 it measures interpolation. A planner usually extrapolates to larger runs; leave-future-out
-backtests (:mod:`bayes_scaling.evaluation.backtest`, ``bayes-scaling backtest``) measure that, and can be
+backtests (:mod:`bayes_scaling.evaluation.backtest`, ``bayes-scaling backtest``) measure that, and
+can be
 added beside LOO with ``backtest=True`` (one extra fit per law on the smaller runs).
 
 ELPD values are on the scale of log(loss), the scale of every fit's likelihood, so fits of

@@ -3,7 +3,8 @@
 :func:`fit_many` fits a list of :class:`Job` s on a local process pool (default), in this process
 (``workers=1``), or on any ``concurrent.futures``-style executor, including a Dask
 ``distributed.Client``. Every worker keeps its compiled models and re-uses them when only the data
-change (:func:`bayes_scaling.evaluation.fitting.fit` does this), so a batch of refits of one law costs one
+change (:func:`bayes_scaling.evaluation.fitting.fit` does this), so a batch of refits of one law
+costs one
 compilation per worker. Each job samples with nutpie on one core (``cores=1``): parallelism comes
 from running jobs side by side. A job that fails (bad data, unknown law, ...) is reported in its
 :class:`JobResult`; the other jobs complete.

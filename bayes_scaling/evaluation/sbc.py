@@ -11,7 +11,8 @@ prior is data-dependent and the model is not a proper generative model on its ow
 only with the references held fixed. ``refs="fixed"`` (the default) uses the design's geometric
 means and ``L_min = 1`` both to simulate and to fit, which checks the likelihood, the priors, the
 user-unit mapping and the sampler. ``refs="data"`` fits with references computed from each
-simulated data set, as :func:`bayes_scaling.inference.sampling` does; deviations from uniformity there measure
+simulated data set, as :func:`bayes_scaling.inference.sampling` does; deviations from uniformity
+there measure
 the effect of the data-dependent scaling. Measured: chinchilla passes, power_law:C does not, as
 its E prior is bounded by the smallest observed loss, which noise pushes below the true E when
 the runs reach the plateau.

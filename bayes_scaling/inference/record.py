@@ -25,7 +25,8 @@ from bayes_scaling.model.pooling import PoolingSpec
 
 __all__ = ["FitRecord", "LOG_LIKELIHOOD_MAX_VALUES", "log_likelihood"]
 
-#: The ``log_likelihood`` group is stored when draws x runs is at most this (about 20 MB as float32).
+#: The ``log_likelihood`` group is stored when draws x runs is at most this (about 20 MB as
+#: float32).
 LOG_LIKELIHOOD_MAX_VALUES = 5_000_000
 
 

@@ -3,7 +3,8 @@
 The file holds every DataTree group of the fit (``log_likelihood`` included, so ArviZ's LOO works
 on a loaded fit) and, as JSON-string attributes of the root, the law spec, the settings
 (:class:`FitSettings`: priors, likelihood, sampler, discrepancy, pooling, seed), the run facts, the
-data mapping, reference values, diagnostics and the package version, so :func:`load_fit` needs nothing else. Writes go to a
+data mapping, reference values, diagnostics and the package version, so :func:`load_fit` needs
+nothing else. Writes go to a
 temporary file in the same folder and are renamed into place: a crash never leaves a half-written
 file under the target name.
 """
@@ -46,6 +47,12 @@ def package_version() -> str:
 def check_output(path: str | os.PathLike, *, force: bool) -> Path:
     """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
     path = Path(path)
+    if str(path) == "-":
+        raise FitFileError("a fit is a netCDF file, not a stream: give a file name, e.g. -o fit.nc")
+    if path.is_dir():
+        raise FitFileError(
+            f"{path} is a folder; give a file name inside it, e.g. {path / 'fit.nc'}"
+        )
     if path.exists() and not force:
         raise FitFileError(
             f"{path} already exists; choose another output name or pass --force "
@@ -53,6 +60,10 @@ def check_output(path: str | os.PathLike, *, force: bool) -> Path:
         )
     if not path.parent.exists():
         raise FitFileError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise FitFileError(
+            f"cannot write {path}: no permission to write there; choose another place"
+        )
     return path
 
 
@@ -100,6 +111,8 @@ def load_fit(path: str | os.PathLike) -> FitRecord:
         The file is missing, not netCDF, or not a bayes-scaling fit.
     """
     path = Path(path)
+    if path.is_dir():
+        raise FitFileError(f"{path} is a folder; give the .nc file written by bayes-scaling fit")
     if not path.is_file():
         raise FitFileError(f"{path} does not exist; give the .nc file written by bayes-scaling fit")
     try:

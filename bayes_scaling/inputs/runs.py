@@ -5,7 +5,8 @@
 :data:`ALIASES` (``params``, ``Model Size``, ``tokens``, ``Training FLOP``, ...) or an explicit
 ``columns=`` mapping; values may carry unit suffixes (``70M``, ``1.3B``, ``1.4T``). The missing
 one of N, D, C is derived with ``C = k N D`` (``k = 6`` FLOPs per parameter per token by default).
-Every problem is a :class:`~bayes_scaling.core.errors.DataError` that names the source, column, rows and
+Every problem is a :class:`~bayes_scaling.core.errors.DataError` that names the source, column,
+rows and
 values and says what to do.
 """
 

@@ -3,7 +3,8 @@
 Compute-optimal ``N`` under ``C = k N D`` for arrays of posterior draws and budgets at once:
 Chinchilla's closed form in logs (Hoffmann et al. 2022, eq. 4), the ``[optimum]`` formulas of a
 law's TOML, or a vectorised golden-section + parabolic search in ``log N``
-(:mod:`bayes_scaling.questions.minimize`). The questions built on it live in :mod:`bayes_scaling.questions.optimal`
+(:mod:`bayes_scaling.questions.minimize`). The questions built on it live in
+:mod:`bayes_scaling.questions.optimal`
 and :mod:`bayes_scaling.questions.budget`.
 """
 

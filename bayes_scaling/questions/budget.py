@@ -310,7 +310,8 @@ def data_constrained_allocation(fit: FitRecord, *, compute: Any, unique_tokens: 
     """Compute-optimal allocation when only ``unique_tokens`` distinct tokens exist.
 
     Needs a law with a U input (``data_constrained``, Muennighoff et al. 2023). Returns the
-    variables of :func:`~bayes_scaling.questions.optimal.optimal_allocation` plus ``epochs`` (D_opt / U),
+    variables of :func:`~bayes_scaling.questions.optimal.optimal_allocation` plus ``epochs`` (D_opt
+    / U),
     ``loss_unconstrained`` (optimum with unlimited unique data) and ``extra_loss`` (the price of
     the data limit), dims ``chain``, ``draw``, ``compute``.
     """

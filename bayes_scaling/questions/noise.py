@@ -1,7 +1,8 @@
 """Probability that a new run's observed loss falls below a target, from the fitted noise.
 
 ``y = mu * exp(sigma * eps + delta)``: ``eps`` the fitted Normal or Student-t noise on log loss,
-``delta`` the extrapolation discrepancy when the fit has one (:mod:`bayes_scaling.evaluation.discrepancy`).
+``delta`` the extrapolation discrepancy when the fit has one
+(:mod:`bayes_scaling.evaluation.discrepancy`).
 Used by :func:`bayes_scaling.questions.budget.prob_below_target` with ``predictive=True``.
 """
 

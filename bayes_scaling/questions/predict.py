@@ -102,7 +102,8 @@ def predict(
     xr.Dataset
         ``mu`` (expected loss, the law's curve) and ``y`` (predicted observed loss, with noise
         and, when the fit has one, the extrapolation discrepancy of
-        :mod:`bayes_scaling.evaluation.discrepancy`; ``mu`` never includes it), dims ``chain``, ``draw``,
+        :mod:`bayes_scaling.evaluation.discrepancy`; ``mu`` never includes it), dims ``chain``,
+        ``draw``,
         ``point``; coordinates N, D, C, U on ``point``.
         ``.scaling.summary(ci=0.9)`` gives the tidy table.
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from bayes_scaling.presentation.cli.common import (
     json_float,
     null_status,
     out,
+    print_json,
 )
 
 
@@ -136,7 +136,7 @@ def backtest(
     echo_warnings(caught, quiet or as_json)
     payload = _clean(result.to_dict())
     if as_json:
-        out.print_json(json.dumps(payload))
+        print_json(payload)
         return
     _print(payload)
 

@@ -84,8 +84,35 @@ def echo_warnings(caught, quiet: bool) -> None:
 
 
 def json_float(x) -> float | None:
+    """A finite float, or None for NaN and infinities (JSON has no such literals)."""
     x = float(x)
     return x if x == x and abs(x) != float("inf") else None
+
+
+def jsonable(obj: Any) -> Any:
+    """``obj`` with every non-finite number replaced by None (strict JSON), numpy made plain."""
+    import numpy as np
+
+    if isinstance(obj, dict):
+        return {str(k): jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return jsonable(obj.tolist())
+    if isinstance(obj, bool | np.bool_):
+        return bool(obj)
+    if isinstance(obj, int | np.integer):
+        return int(obj)
+    if isinstance(obj, float | np.floating):
+        return json_float(obj)
+    return obj
+
+
+def print_json(payload: Any) -> None:
+    """Print ``payload`` as strict JSON (no NaN or Infinity literals: null instead)."""
+    import json
+
+    out.print_json(json.dumps(jsonable(payload), allow_nan=False))
 
 
 # ------------------------------------------------------------------ fit settings from options

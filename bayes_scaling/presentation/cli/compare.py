@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from bayes_scaling.presentation.cli.common import app, err, handle_errors, json_float, out
+from bayes_scaling.presentation.cli.common import (
+    app,
+    err,
+    handle_errors,
+    out,
+    print_json,
+)
 
 
 @app.command()
@@ -50,7 +55,7 @@ def compare(
         payload = result.to_dict()
         payload["files"] = {name: str(path) for name, path in zip(fits, fit_files, strict=True)}
         payload["laws"] = {name: fit.law.name for name, fit in fits.items()}
-        out.print_json(json.dumps(payload, default=json_float))
+        print_json(payload)
         return
     from rich.table import Table
 

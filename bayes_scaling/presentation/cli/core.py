@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +22,7 @@ from bayes_scaling.presentation.cli.common import (
     json_float,
     null_status,
     out,
+    print_json,
     quantities,
 )
 
@@ -207,7 +207,7 @@ def summary(
             for k in ("ok", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi")
         },
     }
-    out.print_json(json.dumps(payload))
+    print_json(payload)
 
 
 # ---------------------------------------------------------------------------------------- predict
@@ -242,7 +242,7 @@ def predict_command(
     )
     inputs, points = _points(ds, ci=ci)
     if as_json:
-        out.print_json(json.dumps({"law": result.law.name, "ci": ci, "points": points}))
+        print_json({"law": result.law.name, "ci": ci, "points": points})
         return
     _print_points(points, inputs, ci)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Annotated
@@ -11,7 +10,13 @@ import typer
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import BayesScalingError
-from bayes_scaling.presentation.cli.common import app, handle_errors, json_float, out, quantities
+from bayes_scaling.presentation.cli.common import (
+    app,
+    handle_errors,
+    out,
+    print_json,
+    quantities,
+)
 
 
 def _interval(values, ci: float) -> dict[str, float]:
@@ -25,16 +30,6 @@ def _interval(values, ci: float) -> dict[str, float]:
             "(see share_not_reached)"
         )
     return iv
-
-
-def _jsonable(obj):
-    if isinstance(obj, dict):
-        return {k: _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, float):
-        return json_float(obj)
-    return obj
 
 
 def _one(name: str, values: list[str] | None) -> float | None:
@@ -127,7 +122,7 @@ def optimal(
             ],
         }
     if as_json:
-        out.print_json(json.dumps(_jsonable(payload)))
+        print_json(payload)
         return
     _print_optimal(payload)
 
@@ -270,7 +265,7 @@ def budget(
             **{k: _interval(ia[k].values, ci) for k in keys},
         }
     if as_json:
-        out.print_json(json.dumps(_jsonable(payload)))
+        print_json(payload)
         return
     _print_budget(payload)
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from bayes_scaling.core.errors import QuestionError
-from bayes_scaling.core.intervals import check_ci, equal_tailed
+from bayes_scaling.core.intervals import equal_tailed
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -57,7 +57,8 @@ def plot_probability(
     Returns
     -------
     matplotlib.figure.Figure
-        Uses :func:`bayes_scaling.questions.budget.prob_below_target` at compute-optimal allocations.
+        Uses :func:`bayes_scaling.questions.budget.prob_below_target` at compute-optimal
+        allocations.
     """
     from bayes_scaling.questions.budget import prob_below_target
 

@@ -16,7 +16,6 @@ from bayes_scaling.presentation.plots._common import (
     MU_LABEL,
     Y_LABEL,
     band,
-    quantiles,
     budgets,
     compute_span,
     legend,
@@ -27,6 +26,7 @@ from bayes_scaling.presentation.plots._common import (
     note,
     observed_range,
     palette,
+    quantiles,
     scatter_runs,
 )
 from bayes_scaling.questions.predict import predict
@@ -42,7 +42,8 @@ if TYPE_CHECKING:
 def frontier_allocation(fit: FitRecord, compute: np.ndarray) -> dict[str, np.ndarray]:
     """Posterior-median compute-optimal N and D at each budget, plus per-draw N_opt draws.
 
-    Uses :func:`bayes_scaling.questions.optimal.optimal_allocation` (per draw, closed form where the law
+    Uses :func:`bayes_scaling.questions.optimal.optimal_allocation` (per draw, closed form where
+    the law
     has one).
     """
     from bayes_scaling.questions.optimal import optimal_allocation

@@ -1,4 +1,5 @@
-"""Render a :class:`~bayes_scaling.presentation.report.build.Report` to one self-contained HTML page.
+"""Render a :class:`~bayes_scaling.presentation.report.build.Report` to one self-contained HTML
+page.
 
 Figures become base64 PNG ``data:`` URIs and the CSS is inline, so the page needs no network and
 no other file.
