@@ -18,6 +18,7 @@ from bayes_scaling.core.intervals import (
     check_ci,
     equal_tailed,
     share_not_reached,
+    share_undefined,
 )
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.model.pooling import pooled_names
@@ -29,12 +30,15 @@ def _interval_stats(da: xr.DataArray, *, ci: float) -> xr.Dataset:
     values = da.transpose(*SAMPLE_DIMS, *rest).values
     lower, median, upper = equal_tailed(values, ci=ci, axis=(0, 1))
     with np.errstate(invalid="ignore"):
-        mean = np.mean(values, axis=(0, 1))
+        mean = np.nanmean(values, axis=(0, 1))  # NaN draws are undefined: left out
     coords = {k: v for k, v in da.coords.items() if not set(v.dims) & set(SAMPLE_DIMS)}
     stats = {"mean": mean, "median": median, "lower": lower, "upper": upper}
     not_reached = share_not_reached(values, axis=(0, 1))
     if np.any(not_reached > 0):
         stats["share_not_reached"] = not_reached
+    undefined = share_undefined(values, axis=(0, 1))
+    if np.any(undefined > 0):
+        stats["share_undefined"] = undefined
     return xr.Dataset({k: (rest, np.asarray(v)) for k, v in stats.items()}, coords=coords)
 
 
@@ -43,7 +47,7 @@ def interval_table(ds: xr.Dataset | xr.DataArray, *, ci: float = CI) -> pd.DataF
 
     Columns: ``variable``, the query dims (e.g. ``point``, ``compute``) and their coordinates,
     ``mean``, ``median``, ``lower``, ``upper``, ``ci`` and, when some draws are ``inf`` ("not
-    reached"), ``share_not_reached``. Intervals follow the one rule of
+    reached") or NaN ("undefined"), ``share_not_reached`` or ``share_undefined``. Intervals follow the one rule of
     :mod:`bayes_scaling.core.intervals`. ``df.attrs["ci"]`` holds ``ci`` too.
     """
     ci = check_ci(ci)

@@ -326,9 +326,16 @@ def data_constrained_allocation(fit: FitRecord, *, compute: Any, unique_tokens: 
     ds = optimal_allocation(fit, compute=compute, unique_tokens=unique_tokens)
     free = optimal_allocation(fit, compute=compute)
     U = np.broadcast_to(ds["unique_tokens"].values, ds.sizes["compute"])
-    ds["epochs"] = ds["D_opt"] / xr.DataArray(U, dims="compute")
-    ds["loss_unconstrained"] = free["loss"]
-    ds["N_unconstrained"] = free["N_opt"]
-    ds["extra_loss"] = ds["loss"] - free["loss"]
+    epochs = ds["D_opt"] / xr.DataArray(U, dims="compute")
+    ds["epochs"] = epochs.assign_attrs(long_name="epochs over the unique data (D_opt / U)", units="")
+    ds["loss_unconstrained"] = free["loss"].assign_attrs(
+        long_name="expected loss (mu) at the optimum with unlimited unique data"
+    )
+    ds["N_unconstrained"] = free["N_opt"].assign_attrs(
+        long_name="compute-optimal parameters with unlimited unique data"
+    )
+    ds["extra_loss"] = (ds["loss"] - free["loss"]).assign_attrs(
+        long_name="expected loss above the unconstrained optimum (the price of the data limit)"
+    )
     ds.attrs["question"] = "data_constrained"
     return ds
