@@ -22,7 +22,6 @@ inside, a data-constrained allocation at a small unique-token budget, and timing
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import time
 import warnings
@@ -66,9 +65,13 @@ def main() -> None:
     mu = law.evaluate(PUBLISHED, {c: runs.column(c) for c in ("N", "D", "U")})
     residual = np.log(runs.column("loss") / mu)
     single = epochs <= 1.0
-    settings = {"draws": args.draws, "tune": args.tune, "chains": args.chains, "seed": args.seed}
-    if "discrepancy" in inspect.signature(bs.fit).parameters:
-        settings["discrepancy"] = None  # only the parameters matter here, not y's extrapolation
+    settings = {
+        "draws": args.draws,
+        "tune": args.tune,
+        "chains": args.chains,
+        "seed": args.seed,
+        "discrepancy": None,  # only the parameters matter here, not y's extrapolation
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         stage1 = bs.fit(runs.subset(single), law="chinchilla", **settings)

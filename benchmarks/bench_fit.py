@@ -77,8 +77,8 @@ def main() -> None:
     for i in range(args.repeats):  # the first compiles; later fits re-use the compiled model
         fits.append(fit(runs, law="chinchilla", seed=100 + i))
     first = fits[0]
-    sample_s = [f.settings["sample_seconds"] for f in fits]
-    ess_per_s = [f.diagnostics.min_ess_bulk / f.settings["sample_seconds"] for f in fits]
+    sample_s = [f.info["sample_seconds"] for f in fits]
+    ess_per_s = [f.diagnostics.min_ess_bulk / f.info["sample_seconds"] for f in fits]
     summary = first.summary()
     report = {
         "benchmark": "chinchilla law, Epoch AI's 245 Chinchilla points, 4 chains x 1000 draws",
@@ -87,14 +87,14 @@ def main() -> None:
         "import_seconds_median": statistics.median(imports),
         "cli_fit_seconds_median": statistics.median(cli_times),
         "cli_fit_seconds_all": cli_times,
-        "compile_seconds_first": first.settings["compile_seconds"],
-        "compile_reused_later": [f.settings["compiled_model_reused"] for f in fits[1:]],
+        "compile_seconds_first": first.info["compile_seconds"],
+        "compile_reused_later": [f.info["compiled_model_reused"] for f in fits[1:]],
         "sample_seconds_median": statistics.median(sample_s),
         "min_ess_bulk_per_second_median": statistics.median(ess_per_s),
         "min_ess_bulk": [f.diagnostics.min_ess_bulk for f in fits],
         "divergences": [f.diagnostics.divergences for f in fits],
         "max_r_hat": [f.diagnostics.max_r_hat for f in fits],
-        "adaptation": [f.settings["adaptation"] for f in fits],
+        "adaptation": [f.info["adaptation"] for f in fits],
         "posterior_median": {k: float(summary.loc[k, "median"]) for k in first.law.param_names},
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)

@@ -103,6 +103,9 @@ def run_member(name, table, spec, *, draws, n_boot, seed):
     import bayes_scaling as bs
     from bayes_scaling.evaluation.backtest import _draws, backtest
     from bayes_scaling.evaluation.scores import score_draws
+    from bayes_scaling.inference.settings import FitSettings
+    from bayes_scaling.questions.noise import extrapolation_distance
+    from bayes_scaling.questions.predict import predict
 
     runs = bs.load_runs(table.reset_index(drop=True), drop_invalid=True)
     t0 = time.perf_counter()
@@ -114,11 +117,7 @@ def run_member(name, table, spec, *, draws, n_boot, seed):
             train_mask=spec.get("mask"),
             baseline=n_boot > 0,
             n_boot=n_boot,
-            discrepancy="lfo",
-            draws=draws,
-            tune=draws,
-            chains=2,
-            seed=seed,
+            settings=FitSettings(draws=draws, tune=draws, chains=2, seed=seed, discrepancy="lfo"),
         )
     seconds = time.perf_counter() - t0
     test = result.test
@@ -126,10 +125,9 @@ def run_member(name, table, spec, *, draws, n_boot, seed):
     if test.has("C"):
         inputs["C"] = test.column("C")
     plain = dataclasses.replace(
-        result.fit,
-        settings={k: v for k, v in result.fit.settings.items() if k != "discrepancy"},
+        result.fit, info={k: v for k, v in result.fit.info.items() if k != "discrepancy"}
     )
-    before = plain.predict(**inputs, seed=seed + 1)
+    before = predict(plain, **inputs, seed=seed + 1)
     observed = test.column("loss")
     scores = {
         "bayes": score_draws(_draws(before), observed, ci=result.ci),
@@ -137,7 +135,7 @@ def run_member(name, table, spec, *, draws, n_boot, seed):
     }
     if "baseline" in result.scores:
         scores["baseline"] = result.scores["baseline"]
-    info = result.fit.settings.get("discrepancy", {})
+    info = result.fit.info.get("discrepancy", {})
     return {
         "name": name,
         "law": spec["law"],
@@ -146,15 +144,11 @@ def run_member(name, table, spec, *, draws, n_boot, seed):
         "seconds": round(seconds, 2),
         "divergences": int(result.fit.diagnostics.divergences),
         "tau_median": info.get("tau_median"),
-        "max_distance": float(
-            np.max(
-                __import__(
-                    "bayes_scaling.evaluation.discrepancy", fromlist=["x"]
-                ).extrapolation_distance(inputs, info["maxima"])
-            )
-        )
-        if info.get("maxima")
-        else None,
+        "max_distance": (
+            float(np.max(extrapolation_distance(inputs, info["maxima"])))
+            if info.get("maxima")
+            else None
+        ),
         "scores": {m: _jsonable(s) for m, s in scores.items()},
     }
 

@@ -51,20 +51,21 @@ def _plot(results, path: Path) -> None:
 
 
 def main() -> None:
-    from bayes_scaling.evaluation.sbc import BUILT_IN, run_sbc
+    from bayes_scaling.evaluation.sbc import BUILT_IN, SBC_SETTINGS, run_sbc
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sims", type=int, default=100)
     parser.add_argument("--laws", nargs="*", default=list(BUILT_IN))
     parser.add_argument("--refs", choices=("fixed", "data"), default="fixed")
-    parser.add_argument("--draws", type=int, default=150)
-    parser.add_argument("--tune", type=int, default=150)
+    parser.add_argument("--draws", type=int, default=SBC_SETTINGS.draws)
+    parser.add_argument("--tune", type=int, default=SBC_SETTINGS.tune)
     parser.add_argument("--thin", type=int, default=3)
     parser.add_argument("--alpha", type=float, default=0.01)
     parser.add_argument("--seed", type=int, default=2024)
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
 
+    settings = SBC_SETTINGS.replace(draws=args.draws, tune=args.tune, seed=args.seed)
     t0 = time.perf_counter()
     results = []
     for law in args.laws:
@@ -72,11 +73,9 @@ def main() -> None:
         result = run_sbc(
             law,
             n_sims=args.sims,
-            draws=args.draws,
-            tune=args.tune,
             thin=args.thin,
-            seed=args.seed,
             refs=args.refs,
+            settings=settings,
         )
         results.append(result)
         worst = min(result.pvalues().values())

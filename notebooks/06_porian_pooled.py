@@ -99,7 +99,7 @@ law = bs.get_law("isoflop")
 fit = bs.fit(near, law=law, vary=VARY, likelihood="normal", discrepancy=None, seed=1, **SAMPLING)
 print(fit.pooling.reason)
 print(fit.diagnostics.message())
-timing = fit.settings
+timing = fit.info
 print(f"compile {timing['compile_seconds']:.0f} s, sampling {timing['sample_seconds']:.0f} s")
 summary = fit.summary()
 summary.loc[[name for name in ("a", "b", "c", "Lr", "S", "a_sd") if name in summary.index]]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 from types import SimpleNamespace
 
 import numpy as np
 import xarray as xr
 
+from bayes_scaling.inference.record import FitRecord
+from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import get_law
+from bayes_scaling.model.likelihood import get_likelihood
 
 #: Epoch AI's refit of the Chinchilla law (Besiroglu et al. 2024).
 EPOCH = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}
@@ -40,6 +44,17 @@ def fake_fit(
     data["nu"] = (("chain", "draw"), np.full(shape, 5.0))
     posterior = xr.Dataset(data, coords={"chain": np.arange(chains), "draw": np.arange(draws)})
     runs = SimpleNamespace(flops_per_token=6.0, has=lambda name: False)
-    return SimpleNamespace(
-        posterior=posterior, law=law, runs=runs, likelihood=likelihood, settings={"seed": 0}
+    fake = SimpleNamespace(
+        posterior=posterior,
+        law=law,
+        runs=runs,
+        likelihood=likelihood,
+        noise=get_likelihood(likelihood),
+        settings=FitSettings(likelihood=likelihood, seed=0),
+        seed=0,
+        info={},
+        pooling=None,
     )
+    # the record's own method, on the fake's posterior and likelihood object
+    fake.noise_draws = functools.partial(FitRecord.noise_draws, fake)
+    return fake

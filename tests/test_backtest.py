@@ -10,13 +10,16 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from bayes_scaling.api import ScalingFit
 from bayes_scaling.core.errors import DataError
 from bayes_scaling.evaluation.backtest import backtest, split_runs
-from bayes_scaling.evaluation.discrepancy import VARIABLE, extrapolation_distance, tau_posterior
+from bayes_scaling.evaluation.discrepancy import tau_posterior
+from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs import datasets
 from bayes_scaling.inputs.laws import get_law
 from bayes_scaling.inputs.runs import load_runs
 from bayes_scaling.presentation.cli import app
+from bayes_scaling.questions.noise import VARIABLE, extrapolation_distance
 from tests.conftest import shared_file
 
 CHINCHILLA = get_law("chinchilla")
@@ -116,7 +119,8 @@ def test_heavy_tailed_predictive_explains_outliers_without_tau():
 # ------------------------------------------------------------------------------ model tests
 @pytest.fixture(scope="module")
 def result(runs):
-    return backtest(runs, law="chinchilla", discrepancy="lfo", draws=150, tune=250, seed=1)
+    settings = FitSettings(draws=150, tune=250, seed=1, discrepancy="lfo")
+    return backtest(runs, law="chinchilla", settings=settings)
 
 
 @pytest.mark.model
@@ -143,12 +147,10 @@ def test_well_specified_law_extrapolates_with_honest_intervals(result):
 
 @pytest.mark.model
 def test_discrepancy_widens_y_beyond_the_range_and_never_touches_mu(result):
-    fit = result.fit
-    info = fit.settings["discrepancy"]
+    fit = ScalingFit.of(result.fit)
+    info = fit.info["discrepancy"]
     assert VARIABLE in fit.posterior and info["method"] == "lfo"
-    plain = dataclasses.replace(
-        fit, settings={k: v for k, v in fit.settings.items() if k != "discrepancy"}
-    )
+    plain = dataclasses.replace(fit, info={k: v for k, v in fit.info.items() if k != "discrepancy"})
     N = np.array([float(fit.runs.column("N")[0]), 1e11])
     D = np.array([float(fit.runs.column("D")[0]), 1e13])
     with_d, without = fit.predict(N=N, D=D, seed=5), plain.predict(N=N, D=D, seed=5)
@@ -163,9 +165,10 @@ def test_discrepancy_widens_y_beyond_the_range_and_never_touches_mu(result):
 def test_fit_with_discrepancy_survives_save_and_load(result, tmp_path):
     from bayes_scaling import load
 
-    path = result.fit.save(tmp_path / "fit.nc")
+    fit = ScalingFit.of(result.fit)
+    path = fit.save(tmp_path / "fit.nc")
     again = load(path)
-    a = result.fit.predict(N=1e11, D=1e13, seed=3)["y"].values
+    a = fit.predict(N=1e11, D=1e13, seed=3)["y"].values
     b = again.predict(N=1e11, D=1e13, seed=3)["y"].values
     np.testing.assert_allclose(a, b)
 
@@ -228,6 +231,6 @@ def test_failed_inner_fit_falls_back_to_the_prior_with_a_warning(result):
 
     with pytest.warns(UserWarning, match="could not be learned by leave-future-out"):
         again = add_discrepancy(result.fit, refit=refit)
-    info = again.settings["discrepancy"]
+    info = again.info["discrepancy"]
     assert info["method"] == "prior" and "too few runs" in info["reason"]
     assert float(again.posterior[VARIABLE].std()) > 0

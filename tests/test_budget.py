@@ -7,8 +7,10 @@ import pytest
 
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.inputs.laws import Law
+from bayes_scaling.questions import allocation as alloc
 from bayes_scaling.questions import budget as bud
 from bayes_scaling.questions import optimal as opt
+from bayes_scaling.questions.noise import VARIABLE
 from bayes_scaling.questions.risk import _tokens_for_loss
 from tests.decision_fakes import EPOCH, fake_fit
 
@@ -117,9 +119,9 @@ def test_tail_risk_optimum_differs_from_mean_optimum(risk):
 def test_mean_optimum_minimises_the_mean():
     fit = _spread_posterior()
     ds = bud.risk_optimal_allocation(fit, compute=[1e22], risk="mean")
-    params = {k: v.reshape(-1, 1) for k, v in opt.params_of(fit).items()}
+    params = {k: v.reshape(-1, 1) for k, v in alloc.params_of(fit).items()}
     x = np.log(ds["N_opt"].values[0]) + np.linspace(-0.3, 0.3, 61)
-    mean = opt.loss_on_budget(fit.law, params, 1e22, x[None, :], k=6.0).mean(axis=0)
+    mean = alloc.loss_on_budget(fit.law, params, 1e22, x[None, :], k=6.0).mean(axis=0)
     assert abs(x[np.argmin(mean)] - np.log(ds["N_opt"].values[0])) <= 0.01
 
 
@@ -145,10 +147,10 @@ def test_inference_aware_allocation(chin):
     assert (ds["compute_saving"].diff("inference_tokens") >= -1e-12).all()
     assert (ds["compute_saving"] >= -1e-9).all()
     # the allocation reaches the target
-    mu = chin.law.evaluate(opt.params_of(chin), {"N": ds["N"].values, "D": ds["D"].values})
+    mu = chin.law.evaluate(alloc.params_of(chin), {"N": ds["N"].values, "D": ds["D"].values})
     np.testing.assert_allclose(mu, 2.0, rtol=1e-9)
     # and beats a brute-force scan of N on the iso-loss curve
-    sub = {k: v[0, :3, 0][:, None] for k, v in opt.params_of(chin).items()}
+    sub = {k: v[0, :3, 0][:, None] for k, v in alloc.params_of(chin).items()}
     grid = np.exp(np.linspace(np.log(5e9), np.log(2e11), 40001))[None, :]
     D = _tokens_for_loss(chin.law, sub, grid, np.full((3, 1), 2.0), k=6.0)
     total = 6 * grid * D + 2 * grid * 1e13
@@ -229,11 +231,10 @@ def test_bad_options_are_refused(chin):
 
 @pytest.mark.parametrize("likelihood", ["normal", "student_t"])
 def test_predictive_probability_widens_with_an_extrapolation_discrepancy(likelihood):
-    discrepancy = pytest.importorskip("bayes_scaling.evaluation.discrepancy")
     plain = fake_fit(likelihood=likelihood)
     wide = fake_fit(likelihood=likelihood)
-    wide.posterior[discrepancy.VARIABLE] = (("chain", "draw"), np.full((2, 250), 0.05))
-    wide.settings = {"seed": 0, "discrepancy": {"maxima": {"N": 1e9, "D": 2e10, "C": 1.2e20}}}
+    wide.posterior[VARIABLE] = (("chain", "draw"), np.full((2, 250), 0.05))
+    wide.info = {"discrepancy": {"maxima": {"N": 1e9, "D": 2e10, "C": 1.2e20}}}
     C = [1e19, 1e24]
     args = {"target": 1.95, "compute": C, "predictive": True}
     p0 = bud.prob_below_target(plain, **args)["probability"].values

@@ -38,7 +38,7 @@ def fit_file(runs_csv):
 
 def test_fit_writes_a_loadable_file(fit_file):
     loaded = bs.load(fit_file)
-    assert loaded.law.name == "chinchilla" and loaded.settings["seed"] == 3
+    assert loaded.law.name == "chinchilla" and loaded.settings.seed == 3
     assert loaded.runs.mapping["N"] == "params"
 
 
@@ -133,11 +133,11 @@ def test_drop_invalid_reports_count(tmp_path, runs_csv):
     assert "dropped 1 of" in " ".join(result.output.split())
 
 
-def test_strict_gate_failure_exits_2(runs_csv, tmp_path):
+def test_strict_gate_failure_exits_3(runs_csv, tmp_path):
     out = tmp_path / "strict.nc"
     args = ["--draws", "30", "--tune", "300", "--chains", "2", "--seed", "1", "--quiet"]
     result = invoke("fit", runs_csv, "-o", out, "--strict", *args)
-    assert_user_error(result, "diagnostics gate failed", "min_ess_bulk", code=2)
+    assert_user_error(result, "diagnostics gate failed", "min_ess_bulk", code=3)
     assert not out.exists()
 
 
@@ -172,10 +172,12 @@ def test_demo_writes_runs_and_fit(tmp_path):
 
 
 def test_discrepancy_switch(runs_csv, fit_file, tmp_path):
-    assert "discrepancy" in bs.load(fit_file).settings  # on by default
+    loaded = bs.load(fit_file)  # on by default
+    assert loaded.settings.discrepancy == "lfo" and "discrepancy" in loaded.info
     out = tmp_path / "plain.nc"
     result = invoke("fit", runs_csv, "-o", out, "--discrepancy", "none", *SMALL)
     assert result.exit_code == 0, result.output
-    assert "discrepancy" not in bs.load(out).settings
+    plain = bs.load(out)
+    assert plain.settings.discrepancy is None and "discrepancy" not in plain.info
     bad = invoke("fit", runs_csv, "-o", tmp_path / "x.nc", "--discrepancy", "huge", *SMALL)
     assert_user_error(bad, "discrepancy must be")

@@ -13,7 +13,9 @@ from bayes_scaling.questions import optimal as opt
 
 pytestmark = pytest.mark.model
 runner = CliRunner()
-INTERVAL = {"median", "lower", "upper"}
+#: Every interval in the JSON: median, bounds and the share of draws that never reach the value
+#: (an infinite bound is null and adds a ``null_means`` reason; the values here are all reached).
+INTERVAL = {"median", "lower", "upper", "share_not_reached"}
 
 
 def invoke(*args):
@@ -35,6 +37,7 @@ def test_optimal_json_contract(fit_file, small_fit):
         for key in ("N_opt", "D_opt", "tokens_per_param", "loss"):
             assert set(row[key]) == INTERVAL
             assert row[key]["lower"] <= row[key]["median"] <= row[key]["upper"]
+            assert row[key]["share_not_reached"] == 0
     assert payload["rows"][0]["compute"] == 5.76e23
     want = opt.optimal_allocation(small_fit, compute=5.76e23)["N_opt"].median()
     assert payload["rows"][0]["N_opt"]["median"] == pytest.approx(float(want))
@@ -73,6 +76,7 @@ def test_budget_json_contract_with_costs_and_inference(fit_file):
     assert payload["target_loss"] == 2.0 and payload["probability"] == 0.8
     assert 0 <= payload["p_reachable"] <= 1
     assert set(payload["compute_needed"]) == INTERVAL
+    assert 0 <= payload["compute_needed"]["share_not_reached"] <= 0.05
     at = payload["compute_at_probability"]
     assert set(at) == {"compute", "N", "D"}
     assert at["compute"] == pytest.approx(6 * at["N"] * at["D"])

@@ -135,18 +135,23 @@ def test_backtest_scores_sit_beside_loo(monkeypatch, small_fit, kaplan_fit):
                 "bayes": {"log_score": score, "crps": 0.1, "mare": 0.01, "coverage": {"0.9": 0.9}}
             }
 
-    def fake_backtest(runs, *, law, priors, likelihood, **options):
-        calls.append((law.name, options))
+    def fake_backtest(runs, *, law, settings):
+        calls.append((law.name, runs, settings))
         return FakeResult(law.name)
 
     monkeypatch.setattr(bt, "backtest", fake_backtest)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = compare_fits(
-            {"chin": small_fit, "kap": kaplan_fit}, backtest=True, backtest_options={"seed": 3}
+            {"chin": small_fit, "kap": kaplan_fit}, backtest=True, backtest_changes={"seed": 3}
         )
     assert [c[0] for c in calls] == ["chinchilla", "kaplan"]
-    assert calls[0][1] == {"seed": 3}
+    # each backtest refits with its own fit's settings, changed only by backtest_changes
+    for (_, runs, settings), fit in zip(calls, (small_fit, kaplan_fit), strict=True):
+        assert runs is fit.runs
+        assert settings.seed == 3
+        assert settings == fit.settings.replace(seed=3)
+        assert settings.likelihood == fit.likelihood and settings.priors == fit.priors
     assert result.table.loc["chin", "lfo_log_score"] == -1.0
     assert result.table.loc["kap", "lfo_log_score"] == -3.0
     assert result.to_dict()["backtest"]["kap"]["n_test"] == 10

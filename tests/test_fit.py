@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import warnings
 
 import numpy as np
@@ -71,8 +72,8 @@ def fitted():
 def test_same_seed_identical_draws_and_compiled_model_reused(fitted):
     first, second = fitted
     xr.testing.assert_equal(first.posterior, second.posterior)  # attrs hold timestamps
-    assert second.settings["compiled_model_reused"] is True
-    assert first.settings["seed"] == 7
+    assert second.info["compiled_model_reused"] is True
+    assert first.settings.seed == 7
 
 
 def test_posterior_in_user_units_near_truth(fitted):
@@ -134,9 +135,11 @@ def test_save_load_round_trip(fitted, tmp_path):
 
     with netCDF4.Dataset(path) as nc:
         attrs = nc.__dict__
-    for key in ("law", "priors", "likelihood", "data", "settings", "diagnostics", "refs"):
+    for key in ("law", "likelihood", "data", "settings", "info", "diagnostics", "refs"):
         assert key in attrs
-    assert "bayes_scaling_version" in attrs
+    assert "bayes_scaling_version" in attrs and int(attrs["format_version"]) == 2
+    assert "priors" in json.loads(attrs["settings"])  # the priors travel in the settings
+    assert "log_likelihood" in loaded.tree.children
 
 
 def test_save_refuses_overwrite_and_keeps_file(fitted, tmp_path):

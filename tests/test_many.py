@@ -9,6 +9,7 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling.evaluation.many import Job, JobsFileError, as_job, fit_many, load_jobs
+from bayes_scaling.inference.settings import FitSettings
 
 TINY = {"draws": 150, "tune": 200, "chains": 2, "seed": 5, "discrepancy": None}
 BAD = {"N": [1e8, 2e8, 4e8], "D": [1e9, 2e9, 4e9], "loss": [3.0, -1.0, 2.5]}
@@ -19,9 +20,9 @@ def test_as_job_accepts_tuples_mappings_and_jobs():
     runs = bs.datasets.chinchilla_like(seed=0)
     assert as_job((runs,), 0).law == "chinchilla" and as_job((runs,), 0).name == "job-0"
     job = as_job((runs, "kaplan", {"seed": 1}), 3)
-    assert job.law == "kaplan" and job.settings == {"seed": 1} and job.name == "job-3"
+    assert job.law == "kaplan" and job.settings == FitSettings(seed=1) and job.name == "job-3"
     job = as_job({"runs": runs, "name": "x", "draws": 10}, 1)
-    assert job.name == "x" and job.settings == {"draws": 10}
+    assert job.name == "x" and job.settings == FitSettings(draws=10) and job.load == {}
     with pytest.raises(JobsFileError, match="unknown setting"):
         Job(runs, settings={"draw": 10})
     with pytest.raises(bs.BayesScalingError, match="tuple"):
@@ -39,9 +40,10 @@ def test_load_jobs_merges_defaults_and_resolves_paths(tmp_path):
     jobs = load_jobs(spec)
     assert [j.name for j in jobs] == ["a", "job-1"]
     assert jobs[0].runs == tmp_path / "sub" / "runs.csv"
-    assert jobs[0].settings == {"draws": 100, "max_compute": 1e20}
-    assert jobs[1].settings["draws"] == 7 and str(jobs[1].runs) == "/abs/runs.csv"
-    assert "discrepancy" not in jobs[0].settings
+    assert jobs[0].settings == FitSettings(draws=100) and jobs[0].load == {"max_compute": 1e20}
+    assert jobs[1].settings.draws == 7 and str(jobs[1].runs) == "/abs/runs.csv"
+    assert jobs[1].settings.vary == ("E",) and jobs[1].load == {}
+    assert jobs[0].settings.discrepancy == "lfo"  # not set in the file: the default
 
 
 @pytest.mark.parametrize(
@@ -84,8 +86,8 @@ def test_serial_batch_reuses_compiled_model_and_reports_bad_job(batch):
     good = [r for r in results if r.ok]
     assert len(good) == 3
     assert [r.fit.runs.n_runs for r in good] == sorted(r.fit.runs.n_runs for r in good)
-    assert all(r.fit.settings["compiled_model_reused"] for r in good[1:])
-    assert all(r.fit.settings["cores"] == 1 for r in good)
+    assert all(r.fit.info["compiled_model_reused"] for r in good[1:])
+    assert all(r.fit.settings.cores == 1 for r in good)
     status = bad.to_dict()
     assert status["ok"] is False and json.dumps(status)
 

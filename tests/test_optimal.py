@@ -7,6 +7,7 @@ import pytest
 
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.inputs.laws import Law
+from bayes_scaling.questions import allocation as alloc
 from bayes_scaling.questions import optimal as opt
 from bayes_scaling.questions.minimize import decreasing_root, minimize_bracketed, minimize_local
 from tests.decision_fakes import EPOCH, fake_fit
@@ -59,9 +60,9 @@ def test_closed_form_numeric_and_toml_agree_on_every_draw(chin):
     assert float(rel.max()) < 1e-3
     assert float(np.abs(numeric["D_opt"] / closed["D_opt"] - 1).max()) < 1e-3
     # the [optimum] formulas of models/chinchilla.toml give the same numbers
-    params = opt.params_of(chin)
-    N = opt.closed_form_optimum(chin.law, params, BUDGETS[None, None, :], k=6.0)
-    D = opt.closed_form_tokens(chin.law, params, BUDGETS[None, None, :], N, k=6.0)
+    params = alloc.params_of(chin)
+    N = alloc.closed_form_optimum(chin.law, params, BUDGETS[None, None, :], k=6.0)
+    D = alloc.closed_form_tokens(chin.law, params, BUDGETS[None, None, :], N, k=6.0)
     np.testing.assert_allclose(N, closed["N_opt"].values, rtol=1e-10)
     np.testing.assert_allclose(D, closed["D_opt"].values, rtol=1e-10)
     # and the loss at the optimum is the law's curve there
@@ -76,7 +77,7 @@ def test_numeric_through_the_generic_formula_path(chin):
         priors={p: "HalfNormal(1)" for p in ("E", "A", "B", "alpha", "beta")},
     )
     fit = fake_fit(custom)
-    assert not opt.is_chinchilla(custom)
+    assert not alloc.is_chinchilla(custom)
     got = opt.optimal_allocation(fit, compute=BUDGETS)
     assert got.attrs["method"] == "numeric"
     want = opt.optimal_allocation(fake_fit(), compute=BUDGETS)
@@ -126,10 +127,10 @@ def test_data_constrained_limited_data_matches_a_dense_scan():
     fit = fake_fit("data_constrained", center=center, chains=1, draws=5)
     C, U = 1e23, 3e10
     ds = opt.optimal_allocation(fit, compute=C, unique_tokens=U)
-    assert opt.has_kinks(fit.law) and ds.attrs["method"] == "numeric"
-    params = {k: v[0, :, :] for k, v in opt.params_of(fit).items()}  # (draw, 1)
+    assert alloc.has_kinks(fit.law) and ds.attrs["method"] == "numeric"
+    params = {k: v[0, :, :] for k, v in alloc.params_of(fit).items()}  # (draw, 1)
     x = np.linspace(np.log(1e9), np.log(1e12), 200001)[None, :]
-    loss = opt.loss_on_budget(fit.law, params, C, x, k=6.0, U=U)
+    loss = alloc.loss_on_budget(fit.law, params, C, x, k=6.0, U=U)
     best = np.exp(x[0, np.argmin(loss, axis=1)])
     np.testing.assert_allclose(ds["N_opt"].values[0, :, 0], best, rtol=1e-3)
 
@@ -161,8 +162,10 @@ def test_misallocation(chin):
     assert (ds["extra_compute"] > 0).all()
     assert ((ds["compute_efficiency"] > 0) & (ds["compute_efficiency"] < 1)).all()
     # the compute-equivalent budget, allocated optimally, reaches exactly the actual loss
-    params = opt.params_of(chin)
-    _, frontier_loss = opt.chinchilla_frontier(params, np.log(ds["compute_equivalent"].values / 6))
+    params = alloc.params_of(chin)
+    _, frontier_loss = alloc.chinchilla_frontier(
+        params, np.log(ds["compute_equivalent"].values / 6)
+    )
     actual = chin.law.evaluate(params, {"N": ds["N"].values, "D": ds["D"].values})
     np.testing.assert_allclose(frontier_loss, actual, rtol=1e-9)
     # training the optimum wastes nothing (single-point posterior: one optimum)

@@ -205,7 +205,7 @@ def test_group_fit_is_an_unpooled_view_for_every_question(pooled):
     a = view.predict(N=1e9, D=2e10)["mu"].values
     assert np.allclose(a, fit.predict(N=1e9, D=2e10, group="fam2")["mu"].values)
     new = group_fit(fit)
-    assert new.runs.n_runs == fit.runs.n_runs and new.settings["group"] == "<new group>"
+    assert new.runs.n_runs == fit.runs.n_runs and new.info["group"] == "<new group>"
     assert np.allclose(new.posterior["A"].values[..., None], law_draws(fit)["A"])
     assert view.summary().loc["E", "median"] > 0
 

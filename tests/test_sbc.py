@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from bayes_scaling.core.errors import BayesScalingError
-from bayes_scaling.evaluation.sbc import BUILT_IN, _simulate, design_runs, rank_pvalue, run_sbc
+from bayes_scaling.evaluation.sbc import (
+    BUILT_IN,
+    SBC_SETTINGS,
+    _simulate,
+    design_runs,
+    rank_pvalue,
+    run_sbc,
+)
 from bayes_scaling.inputs.laws import LOSS_REFERENCE, get_law
+from bayes_scaling.model.likelihood import get_likelihood
 from bayes_scaling.model.plans import plan_parameters, references
 
 
@@ -31,7 +39,7 @@ def test_designs_and_prior_simulations_are_valid(name):
     rng = np.random.default_rng(1)
     inputs = {c: runs.column(c) for c in law.inputs}
     for _ in range(10):
-        truth, loss, _ = _simulate(law, plans, refs, inputs, rng, "student_t")
+        truth, loss, _ = _simulate(law, plans, refs, inputs, rng, get_likelihood("student_t"))
         assert np.all(np.isfinite(loss) & (loss > 0))
         assert set(law.param_names) | {"sigma", "nu"} == set(truth)
         mu = law.evaluate({k: truth[k] for k in law.param_names}, inputs)
@@ -47,7 +55,10 @@ def test_bad_refs_option_is_an_error():
 @pytest.mark.model
 def test_reduced_sbc_ranks_are_uniform():
     """Two laws x 40 simulations; every parameter's ranks pass at a Bonferroni-adjusted 1%."""
-    results = [run_sbc(law, n_sims=40, seed=11) for law in ("power_law:C", "chinchilla")]
+    results = [
+        run_sbc(law, n_sims=40, settings=SBC_SETTINGS.replace(seed=11))
+        for law in ("power_law:C", "chinchilla")
+    ]
     n_tests = sum(len(r.ranks) for r in results)
     for result in results:
         assert result.n_draws == 100

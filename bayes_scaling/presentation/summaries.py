@@ -47,8 +47,8 @@ def interval_table(ds: xr.Dataset | xr.DataArray, *, ci: float = CI) -> pd.DataF
 
     Columns: ``variable``, the query dims (e.g. ``point``, ``compute``) and their coordinates,
     ``mean``, ``median``, ``lower``, ``upper``, ``ci`` and, when some draws are ``inf`` ("not
-    reached") or NaN ("undefined"), ``share_not_reached`` or ``share_undefined``. Intervals follow the one rule of
-    :mod:`bayes_scaling.core.intervals`. ``df.attrs["ci"]`` holds ``ci`` too.
+    reached") or NaN ("undefined"), ``share_not_reached`` or ``share_undefined``. Intervals
+    follow the one rule of :mod:`bayes_scaling.core.intervals`. ``df.attrs["ci"]`` holds ``ci`` too.
     """
     ci = check_ci(ci)
     if isinstance(ds, xr.DataArray):

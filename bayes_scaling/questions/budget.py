@@ -327,7 +327,9 @@ def data_constrained_allocation(fit: FitRecord, *, compute: Any, unique_tokens: 
     free = optimal_allocation(fit, compute=compute)
     U = np.broadcast_to(ds["unique_tokens"].values, ds.sizes["compute"])
     epochs = ds["D_opt"] / xr.DataArray(U, dims="compute")
-    ds["epochs"] = epochs.assign_attrs(long_name="epochs over the unique data (D_opt / U)", units="")
+    ds["epochs"] = epochs.assign_attrs(
+        long_name="epochs over the unique data (D_opt / U)", units=""
+    )
     ds["loss_unconstrained"] = free["loss"].assign_attrs(
         long_name="expected loss (mu) at the optimum with unlimited unique data"
     )
