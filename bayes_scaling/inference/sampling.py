@@ -25,6 +25,7 @@ from bayes_scaling.model.graph import build_model, model_data
 from bayes_scaling.model.native import compile_model
 from bayes_scaling.model.plans import (
     OBSERVED,
+    check_fixed_priors,
     check_runs,
     plan_parameters,
     references,
@@ -75,12 +76,16 @@ def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
 
 
 def run_nutpie(compiled, *, settings: FitSettings, adaptation: str, seed: int, progress: bool):
-    """One nutpie run of a compiled model with the sampler settings of ``settings``."""
+    """One nutpie run of a compiled model with the sampler settings of ``settings``.
+
+    Ctrl-C cancels the run and raises KeyboardInterrupt: nutpie's own handler would return the
+    partial trace, which must never become a fit.
+    """
     import nutpie
 
     chains = settings.chains
     cores = settings.cores or min(chains, os.cpu_count() or 1)
-    return nutpie.sample(
+    sampler = nutpie.sample(
         compiled,
         draws=settings.draws,
         tune=settings.tune,
@@ -91,7 +96,13 @@ def run_nutpie(compiled, *, settings: FitSettings, adaptation: str, seed: int, p
         target_accept=settings.target_accept,
         save_warmup=False,
         progress_bar=progress,
+        blocking=False,
     )
+    try:
+        return sampler.wait()
+    except KeyboardInterrupt:
+        sampler.cancel()
+        raise
 
 
 def _n_divergent(tree) -> int:
@@ -114,6 +125,7 @@ def prepare(runs: Runs | Any, *, law: str | Law, settings: FitSettings):
         law, runs, plans, vary=settings.vary or None, centered=settings.centered_spec
     )
     refs = references(law, runs)
+    check_fixed_priors(law, runs, plans, refs)
     if settings.seed is None:
         settings = settings.replace(seed=int(np.random.SeedSequence().entropy % (2**31)))
     return runs, law, settings, plans, pooling, refs

@@ -3,17 +3,20 @@
 :func:`load_runs` accepts a CSV/TSV/parquet/JSON path, a pandas DataFrame, an xarray Dataset (dim
 ``run``) or a mapping of columns. Column names are matched to the canonical names through
 :data:`ALIASES` (``params``, ``Model Size``, ``tokens``, ``Training FLOP``, ...) or an explicit
-``columns=`` mapping; values may carry unit suffixes (``70M``, ``1.3B``, ``1.4T``). The missing
-one of N, D, C is derived with ``C = k N D`` (``k = 6`` FLOPs per parameter per token by default).
-Every problem is a :class:`~bayes_scaling.core.errors.DataError` that names the source, column,
-rows and
-values and says what to do.
+``columns=`` mapping; values may carry unit suffixes (``70M``, ``1.3B``, ``1.4T``) and, in ``;``-
+or tab-separated files, decimal commas (see :mod:`bayes_scaling.inputs.quantities`). The missing
+one of N, D, C is derived with ``C = k N D`` (``k = 6`` FLOPs per parameter per token by default);
+when all three are given, runs whose C is more than a factor 2 from ``k N D`` are named in an
+:class:`InconsistentComputeWarning`. Every problem is a
+:class:`~bayes_scaling.core.errors.DataError` that names the source, column, rows and values and
+says what to do.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,9 +27,29 @@ import xarray as xr
 
 from bayes_scaling.core.constants import FLOPS_PER_TOKEN
 from bayes_scaling.core.errors import DataError
-from bayes_scaling.inputs.readers import read_table
+from bayes_scaling.inputs.checks import (
+    NUMERIC,
+    check_values,
+    compute_mismatch,
+    derive,
+)
+from bayes_scaling.inputs.quantities import (
+    DecimalCommaWarning,
+    check_decimal,
+    choose_decimal,
+    parse_quantity,
+    to_numbers,
+)
+from bayes_scaling.inputs.readers import SEP_KEY, read_table
 
-__all__ = ["ALIASES", "Runs", "load_runs", "parse_quantity"]
+__all__ = [
+    "ALIASES",
+    "DecimalCommaWarning",
+    "InconsistentComputeWarning",
+    "Runs",
+    "load_runs",
+    "parse_quantity",
+]
 
 #: Canonical column -> accepted names (compared after lower-casing and folding spaces, dashes and
 #: dots to underscores). The canonical name itself always matches first.
@@ -41,47 +64,15 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "group": ("config", "configuration", "family", "model_family"),
     "seed": ("run_seed", "random_seed"),
 }  # fmt: skip
-#: Numeric canonical columns (``group`` is a label; ``seed`` is kept as is).
-NUMERIC = ("N", "D", "C", "U", "loss")
-_SUFFIX = {"k": 1e3, "m": 1e6, "b": 1e9, "g": 1e9, "t": 1e12, "p": 1e15}
-_QUANTITY = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([kKmMbBgGtTpP]?)\s*$")
 _SCALE_WORDS = {"thousands": 1e3, "millions": 1e6, "billions": 1e9, "trillions": 1e12}
 
 
-def parse_quantity(value: Any) -> float:
-    """A number, possibly with a unit suffix: ``"70M"`` -> 7e7, ``"1.4T"`` -> 1.4e12.
-
-    Suffixes (case-insensitive): k (1e3), M (1e6), B or G (1e9), T (1e12), P (1e15). Commas and
-    underscores between digits are ignored (``1,000``).
-
-    Raises
-    ------
-    ValueError
-        If the text is not a number of this form.
-    """
-    if isinstance(value, bool):
-        raise ValueError(f"{value!r} is not a number")
-    if isinstance(value, int | float | np.number):
-        return float(value)
-    text = str(value).replace(",", "").replace("_", "")
-    if text.strip().lower() in ("inf", "+inf", "-inf", "infinity", "-infinity", "nan"):
-        return float(text)  # a number, rejected later as non-finite with its row named
-    match = _QUANTITY.match(text)
-    if not match:
-        raise ValueError(f"{value!r} is not a number (e.g. 70M, 1.3B, 1.4e12)")
-    number, suffix = match.groups()
-    return float(number) * (_SUFFIX[suffix.lower()] if suffix else 1.0)
+class InconsistentComputeWarning(UserWarning):
+    """N, D and C are all given and C is more than a factor 2 from ``k N D`` in some runs."""
 
 
 def _fold(name: str) -> str:
     return re.sub(r"[\s\-.()/]+", "_", str(name).strip().lower()).strip("_")
-
-
-def _rows(index: np.ndarray, limit: int = 8) -> str:
-    """Row numbers (1-based data rows) for a message, shortened after ``limit``."""
-    rows = [str(int(i) + 1) for i in index[:limit]]
-    more = f" and {len(index) - limit} more" if len(index) > limit else ""
-    return ", ".join(rows) + more
 
 
 @dataclass(frozen=True, eq=False)
@@ -132,6 +123,11 @@ class Runs:
     def groups(self) -> list[str]:
         """Distinct group labels in order of appearance (empty without a group column)."""
         return list(dict.fromkeys(self.column("group"))) if self.has("group") else []
+
+    @property
+    def n_groups(self) -> int:
+        """Number of distinct group labels (0 without a group column)."""
+        return len(self.groups)
 
     def subset(self, mask: Any, *, source: str | None = None) -> Runs:
         """The runs where the boolean ``mask`` is true (a new object; this one is unchanged)."""
@@ -236,42 +232,21 @@ def _scaled_name(col: Any) -> tuple[str, float]:
     return folded, 0.0
 
 
-def _to_numbers(values: pd.Series, canon: str, col: str, source: str) -> np.ndarray:
-    """Parse a column to floats (unit suffixes allowed); name the rows that are not numbers."""
-    out = np.empty(len(values))
-    bad = []
-    for i, v in enumerate(values.to_numpy()):
-        if v is None or (isinstance(v, str) and v.strip() in ("", "nan", "NaN", "NA", "null")):
-            out[i] = np.nan
-            continue
-        try:
-            out[i] = parse_quantity(v)
-        except ValueError:
-            bad.append((i, v))
-    if bad:
-        shown = "; ".join(f"row {i + 1}: {v!r}" for i, v in bad[:5])
-        more = f" (and {len(bad) - 5} more)" if len(bad) > 5 else ""
-        raise DataError(
-            f"{source}: column {col!r} ({canon}) holds values that are not numbers: {shown}{more}; "
-            "write plain numbers or numbers with a suffix such as 70M, 1.3B, 1.4T"
-        )
-    return out
-
-
 def load_runs(
     source: Any,
     *,
     columns: Mapping[str, str] | None = None,
     flops_per_token: float = FLOPS_PER_TOKEN,
     drop_invalid: bool = False,
+    decimal: str | None = None,
 ) -> Runs:
     """Load and validate a table of training runs.
 
     Parameters
     ----------
-    source : path, DataFrame, Dataset, mapping or Runs
-        CSV/TSV (delimiter sniffed), parquet or JSON records; or an in-memory table. It is never
-        modified.
+    source : path, ``"-"``, DataFrame, Dataset, mapping or Runs
+        CSV/TSV (delimiter sniffed), parquet or JSON records, ``"-"`` for a CSV on standard
+        input (shown as ``<stdin>``), or an in-memory table. It is never modified.
     columns : mapping, optional
         Explicit canonical -> column names, e.g. ``{"N": "n_params_total", "loss": "ppl_loss"}``.
     flops_per_token : float
@@ -279,6 +254,11 @@ def load_runs(
     drop_invalid : bool
         Drop runs whose N, D, C, U or loss is missing, non-finite or <= 0 (a warning says how
         many) instead of raising.
+    decimal : {None, ".", ","}
+        Decimal mark of text cells. None detects it: ``","`` for a ``;``- or tab-separated file
+        whose numeric cells are written with decimal commas (``3,109``, ``0,5``, ``1,5B``) and
+        none with grouped thousands (``1,234,567``), else ``"."``. The other mark is accepted
+        only as a thousands separator in groups of three (``1,234,567`` / ``1.234.567,5``).
 
     Returns
     -------
@@ -287,8 +267,18 @@ def load_runs(
     Raises
     ------
     DataError
-        Unreadable or empty file, missing loss column, non-numeric values (rows named), invalid
-        values without ``drop_invalid`` (rows named), or too little to derive N, D and C.
+        Unreadable, empty or non-UTF-8 file or a spreadsheet, missing loss column, non-numeric
+        values or misplaced decimal/thousands marks (rows named), invalid values without
+        ``drop_invalid`` (rows named; empty cells shown as "empty"), or too little to derive N,
+        D and C.
+
+    Warns
+    -----
+    InconsistentComputeWarning
+        N, D and C are all given and C differs from ``k N D`` by more than a factor 2 in some
+        runs (up to 8 rows named).
+    DecimalCommaWarning
+        Commas were detected as decimal marks although every such cell also reads as thousands.
 
     Examples
     --------
@@ -306,6 +296,8 @@ def load_runs(
     k = float(flops_per_token)
     if not np.isfinite(k) or k <= 0:
         raise DataError(f"flops_per_token must be a finite number > 0, not {flops_per_token!r}")
+    if decimal is not None:
+        check_decimal(decimal)
     raw, name = read_table(source)
     if raw.empty or len(raw.columns) == 0:
         raise DataError(f"{name}: the table has no runs; it needs a header row and one row per run")
@@ -315,7 +307,10 @@ def load_runs(
             f"{name}: no loss column; the columns are {', '.join(map(str, raw.columns))}. Name it "
             "'loss' (or val_loss, final_loss, ...) or map it explicitly (--loss-col NAME)"
         )
+    cells = (v for c in NUMERIC if c in mapping for v in raw[mapping[c]].to_numpy())
+    mark, how = choose_decimal(cells, raw.attrs.get(SEP_KEY), name, decimal)
     table = pd.DataFrame(index=pd.RangeIndex(len(raw)))
+    empty: dict[str, dict[int, str]] = {}
     for canon, col in mapping.items():
         if canon == "group":
             table["group"] = raw[col].astype(str).to_numpy()
@@ -323,9 +318,16 @@ def load_runs(
             table["seed"] = raw[col].to_numpy()
         else:
             _, scale = _scaled_name(col)
-            table[canon] = _to_numbers(raw[col], canon, str(col), name) * (scale or 1.0)
-    table, n_dropped = _check_values(table, mapping, name, drop_invalid)
-    table, derived = _derive(table, k, name, raw.columns)
+            numbers, empty[canon] = to_numbers(
+                raw[col], canon, str(col), name, decimal=mark, how=how
+            )
+            table[canon] = numbers * (scale or 1.0)
+    table, n_dropped = check_values(table, mapping, name, drop_invalid, empty)
+    table, derived = derive(table, k, name, raw.columns)
+    if not derived:
+        message = compute_mismatch(table, k, name)
+        if message:
+            warnings.warn(message, InconsistentComputeWarning, stacklevel=2)
     mapping.update({c: "derived" for c in derived})
     order = [c for c in ("N", "D", "C", "U", "loss", "group", "seed") if c in table]
     return Runs(
@@ -335,65 +337,3 @@ def load_runs(
         mapping={c: str(mapping[c]) for c in order},
         n_dropped=n_dropped,
     )
-
-
-def _check_values(
-    table: pd.DataFrame, mapping: Mapping[str, str], source: str, drop_invalid: bool
-) -> tuple[pd.DataFrame, int]:
-    numeric = [c for c in NUMERIC if c in table]
-    values = table[numeric].to_numpy(dtype=float)
-    invalid = ~np.isfinite(values) | (values <= 0)
-    bad_rows = np.flatnonzero(invalid.any(axis=1))
-    if bad_rows.size == 0:
-        return table, 0
-    if drop_invalid:
-        import warnings
-
-        kept = table.drop(index=table.index[bad_rows])
-        if kept.empty:
-            raise DataError(f"{source}: every run has an invalid value; nothing is left to fit")
-        warnings.warn(
-            f"{source}: dropped {bad_rows.size} of {len(table)} runs with a missing, non-finite or "
-            f"non-positive value (rows {_rows(bad_rows)})",
-            UserWarning,
-            stacklevel=3,
-        )
-        return kept, int(bad_rows.size)
-    details = []
-    for j, canon in enumerate(numeric):
-        rows = np.flatnonzero(invalid[:, j])
-        if rows.size:
-            shown = ", ".join(f"{values[i, j]:g}" for i in rows[:5])
-            details.append(
-                f"column {mapping[canon]!r} ({canon}) at row(s) {_rows(rows)} has {shown}"
-            )
-    raise DataError(
-        f"{source}: N, D, C, U and loss must be finite and > 0, but "
-        + "; ".join(details)
-        + ". Fix or remove those runs, or pass --drop-invalid (drop_invalid=True) to drop them."
-    )
-
-
-def _derive(
-    table: pd.DataFrame, k: float, source: str, present: Any
-) -> tuple[pd.DataFrame, list[str]]:
-    """Fill in the missing one of N, D, C from the other two with C = k N D."""
-    table = table.copy()
-    have = {c for c in ("N", "D", "C") if c in table}
-    derived = []
-    if have == {"N", "D"}:
-        table["C"] = k * table["N"] * table["D"]
-        derived.append("C")
-    elif have == {"N", "C"}:
-        table["D"] = table["C"] / (k * table["N"])
-        derived.append("D")
-    elif have == {"D", "C"}:
-        table["N"] = table["C"] / (k * table["D"])
-        derived.append("N")
-    elif not have:
-        raise DataError(
-            f"{source}: no column for N (parameters), D (tokens) or C (FLOPs); the columns are "
-            f"{', '.join(map(str, present))}. Rename them (e.g. params, tokens, flops) or map "
-            "them explicitly (--n-col, --d-col, --c-col)"
-        )
-    return table, derived

@@ -145,10 +145,102 @@ def check_runs(law: Law, runs: Runs, plans: tuple[ParameterPlan, ...]) -> None:
             )
 
 
+def check_fixed_priors(
+    law: Law, runs: Runs, plans: tuple[ParameterPlan, ...], refs: Mapping[str, float]
+) -> None:
+    """Fixed priors must leave the model a valid starting point; PriorError naming them if not.
+
+    A fixed value must lie in the support of the parameter's default prior (in user units: a
+    positive scaling rule keeps the sign, so e.g. a default Beta on ``E / L_min`` admits E >= 0);
+    noise parameters must be > 0; and with every free parameter at its prior median the law must
+    be positive and finite at every run.
+    """
+    defaults = {p.name: p for p in law.parameters}
+    bad = []
+    for plan in plans:
+        if not plan.prior.is_fixed:
+            continue
+        value = float(plan.prior.params[0])
+        if plan.name not in defaults:  # noise: sigma, nu
+            if not value > 0:
+                bad.append(f"{plan.name}={value:g} (must be > 0)")
+            continue
+        if plan.scaled:  # fixed on the unit-free scale: the default prior's own bounds
+            lower, upper = defaults[plan.name].prior.support
+        else:
+            lower, upper = _user_bounds(law, defaults[plan.name], refs)
+        if not lower <= value <= upper:
+            text = f"{plan.name}={value:g} (the data allow [{lower:.4g}, {upper:.4g}]"
+            below = np.flatnonzero(runs.column("loss") < value)
+            if value > upper and below.size:
+                rows = ", ".join(str(i + 1) for i in below[:8])
+                more = f" and {below.size - 8} more" if below.size > 8 else ""
+                text += f": runs {rows}{more} have a loss below it"
+            bad.append(text + ")")
+    if bad:
+        raise PriorError(
+            f"fixed prior(s) {'; '.join(bad)} contradict the runs of {runs.source} or leave the "
+            "model no valid value; give values inside those bounds, or a distribution instead of "
+            "a number"
+        )
+    fixed = [p.name for p in plans if p.prior.is_fixed and p.name in law.param_names]
+    if not fixed:
+        return
+    medians = {}
+    for plan in plans:
+        kw = plan.prior
+        medians[plan.sampled_name] = (
+            float(kw.params[0]) if kw.is_fixed else float(np.median(kw.sample(_RNG, 2001)))
+        )
+    params = user_values(law, plans, medians, refs)
+    inputs = {c: runs.column(c) for c in law.inputs}
+    with np.errstate(all="ignore"):
+        mu = np.asarray(law.evaluate(params, inputs), dtype=float)
+    wrong = np.flatnonzero(~(np.isfinite(mu) & (mu > 0)))
+    if wrong.size:
+        rows = ", ".join(str(i + 1) for i in wrong[:8])
+        raise PriorError(
+            f"with the fixed prior(s) {', '.join(f'{n}={plans_value(plans, n):g}' for n in fixed)} "
+            f"law {law.name!r} is not a positive, finite loss at run(s) {rows} of "
+            f"{runs.source} (e.g. {mu[wrong[0]]:.4g}); the model has no valid value there: fix "
+            "them to values the data allow, or give them a distribution"
+        )
+
+
+def _user_bounds(law: Law, param: Any, refs: Mapping[str, float]) -> tuple[float, float]:
+    """Support of a parameter's default prior in user units.
+
+    A scaling rule that needs only reference values (e.g. ``E * L_min``: the irreducible loss as
+    a fraction of the smallest observed loss) maps the bounds; an upper bound so mapped gets a 5%
+    margin, since noise puts some runs below a plateau. Other rules keep the sign only.
+    """
+    lower, upper = param.prior.support
+    if param.from_scaled is None:
+        return lower, upper
+    env = {fname: refs[col] for fname, col in law.input_map.items() if col in refs}
+    env[LOSS_REFERENCE] = refs[LOSS_REFERENCE]
+    try:
+        with np.errstate(all="ignore"):
+            lo = float(param.from_scaled.numpy({**env, param.name: lower}))
+            hi = float(param.from_scaled.numpy({**env, param.name: upper}))
+    except Exception:  # noqa: BLE001 - the rule needs other parameters: keep the sign
+        return (0.0 if lower >= 0 else -np.inf), np.inf
+    lo, hi = min(lo, hi), max(lo, hi)
+    return lo, (hi * 1.05 if np.isfinite(hi) else hi)
+
+
+def plans_value(plans: tuple[ParameterPlan, ...], name: str) -> float:
+    """The fixed value of parameter ``name``."""
+    return float(next(p for p in plans if p.name == name).prior.params[0])
+
+
+_RNG = np.random.default_rng(0)
+
 __all__ = [
     "LIKELIHOODS",
     "OBSERVED",
     "ParameterPlan",
+    "check_fixed_priors",
     "check_likelihood",
     "check_runs",
     "plan_parameters",

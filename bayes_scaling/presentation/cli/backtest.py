@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from bayes_scaling.presentation.cli.common import (
+    DecimalOption,
     DiscrepancyOption,
     LikelihoodOption,
     PriorOption,
@@ -38,6 +39,7 @@ def backtest(
     u_col: Annotated[str | None, typer.Option(help="Column holding U (unique tokens).")] = None,
     loss_col: Annotated[str | None, typer.Option(help="Column holding the loss.")] = None,
     flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
+    decimal: DecimalOption = None,
     holdout_fraction: Annotated[
         float | None, typer.Option(help="Hold out this fraction of the largest runs (0.2).")
     ] = None,
@@ -101,11 +103,17 @@ def backtest(
     }
     mask = None
     if train_col:
+        if str(runs) == "-":
+            raise BayesScalingError("--train-col reads the table twice: give a file, not '-'")
         mask = _train_mask(runs, train_col, drop_invalid=drop_invalid)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         table = load_runs(
-            runs, columns=columns, flops_per_token=flops_per_token, drop_invalid=drop_invalid
+            runs,
+            columns=columns,
+            flops_per_token=flops_per_token,
+            drop_invalid=drop_invalid,
+            decimal=decimal,
         )
     echo_warnings(caught, quiet or as_json)
     if mask is not None and len(mask) != table.n_runs:

@@ -1,8 +1,9 @@
 """Shared pieces of the command line: the typer app, consoles, error handling, number parsing.
 
 Exit codes: 0 success, 1 bad input or a failed job, 2 usage error (typer), 3 a failed
-diagnostics gate under ``--strict``. Errors caused by the user's input print one paragraph without
-a traceback; user text inside messages is escaped, never read as markup.
+diagnostics gate under ``--strict``, 130 interrupted (Ctrl-C; nothing is written). Errors caused
+by the user's input print one paragraph without a traceback; user text inside messages is
+escaped, never read as markup.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from bayes_scaling.core.errors import BayesScalingError, DiagnosticsError
 
 #: Exit code of a failed diagnostics gate under ``--strict``.
 EXIT_GATE = 3
+#: Exit code of an interrupted command (128 + SIGINT), which writes nothing.
+EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="bayes-scaling",
@@ -44,6 +47,9 @@ def handle_errors(command):
         except BayesScalingError as e:
             err.print(f"[bold red]error:[/] {escape(str(e))}", markup=True, soft_wrap=True)
             raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            err.print("interrupted: nothing was written", soft_wrap=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
 
     return wrapper
 
@@ -52,17 +58,18 @@ def interactive(quiet: bool) -> bool:
     return not quiet and sys.stderr.isatty()
 
 
-def quantities(name: str, values: list[str] | None) -> list[float] | None:
-    from bayes_scaling.inputs.runs import parse_quantity
+def quantities(name: str, values: list[str] | None, *, decimal: str = ".") -> list[float] | None:
+    """Numbers given on the command line (``70M``, ``1.4T``, ``1e21``); None when none."""
+    from bayes_scaling.inputs.quantities import parse_quantity
 
     if not values:
         return None
     parsed = []
     for v in values:
         try:
-            parsed.append(parse_quantity(v))
-        except ValueError:
-            raise BayesScalingError(f"--{name} {v!r} is not a number (e.g. 70B, 1.4e12)") from None
+            parsed.append(parse_quantity(v, decimal=decimal))
+        except ValueError as error:
+            raise BayesScalingError(f"--{name}: {escape(str(error))} (e.g. 70B, 1.4e12)") from None
     return parsed
 
 
@@ -132,6 +139,13 @@ DiscrepancyOption = Annotated[
     ),
 ]
 CENTERED_CHOICES: dict[str, Any] = {"auto": "auto", "centered": True, "noncentered": False}
+DecimalOption = Annotated[
+    str | None,
+    typer.Option(
+        help="Decimal mark of the table's numbers: '.' or ',' (default: detected; ',' for "
+        "';'-separated files written with decimal commas)."
+    ),
+]
 
 
 def fit_settings(

@@ -49,7 +49,7 @@ def compare(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = compare_fits(
-            fits, backtest=backtest, backtest_options={"seed": seed} if backtest else None
+            fits, backtest=backtest, backtest_changes={"seed": seed} if backtest else None
         )
     if as_json:
         payload = result.to_dict()

@@ -9,6 +9,7 @@ import typer
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.presentation.cli.common import (
+    DecimalOption,
     DiscrepancyOption,
     LikelihoodOption,
     PriorOption,
@@ -54,6 +55,7 @@ def fit(
         str, typer.Option(help="Group parameterisation: auto, centered or noncentered.")
     ] = "auto",
     flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
+    decimal: DecimalOption = None,
     prior: PriorOption = None,
     likelihood: LikelihoodOption = "student_t",
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
@@ -106,7 +108,11 @@ def fit(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         table = load_runs(
-            runs, columns=columns, flops_per_token=flops_per_token, drop_invalid=drop_invalid
+            runs,
+            columns=columns,
+            flops_per_token=flops_per_token,
+            drop_invalid=drop_invalid,
+            decimal=decimal,
         )
     echo_warnings(caught, quiet)
     if near_optimum is not None:
