@@ -8,7 +8,7 @@ setup:
 	@bash scripts/setup.sh
 
 demo: setup
-	$(VENV)/bayes-scaling demo
+	$(VENV)/bayes-scaling demo --force
 
 test: setup
 	@$(VENV)/python -m pytest $(PYTEST_ARGS); rc=$$?; \

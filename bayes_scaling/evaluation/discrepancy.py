@@ -183,6 +183,15 @@ def add_discrepancy(
         )
         tau = np.abs(rng.normal(0.0, prior_scale, size=shape))
     else:
+        inner = info.get("inner_gate", {})
+        if not inner.get("ok", True):
+            warnings.warn(
+                f"{result.runs.source}: the extrapolation discrepancy's inner leave-future-out "
+                f"fit failed its diagnostics gate ({', '.join(inner['failed'])}), so its scale "
+                "tau may be unreliable; fit with more draws, or with discrepancy=None",
+                UserWarning,
+                stacklevel=3,
+            )
         tau = rng.choice(grid, size=shape, p=prob)
         # jitter within the grid cell so draws are continuous
         tau = tau * np.exp(rng.uniform(-0.5, 0.5, size=shape) * np.log(_GRID[2] / _GRID[1]))

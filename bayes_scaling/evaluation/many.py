@@ -315,6 +315,14 @@ def fit_many(
     finally:
         if own is not None:
             own.shutdown()
+    if own is not None and all(
+        r is not None and r.error_type == "BrokenProcessPool" for r in results
+    ):
+        raise BayesScalingError(
+            "fit_many: the worker processes could not start, so no job ran. Workers start a "
+            "fresh Python that imports your script again: guard the script's entry point with "
+            '`if __name__ == "__main__":`, or pass workers=1 to fit in this process'
+        )
     return results  # type: ignore[return-value]
 
 
@@ -352,7 +360,13 @@ def load_jobs(path: str | os.PathLike) -> list[Job]:
     for i, entry in enumerate(entries):
         merged = {**defaults, **entry}
         name = str(merged.pop("name", f"job-{i}"))
-        if name in names or not name or "/" in name or name.startswith("."):
+        if (
+            name in names
+            or not name
+            or not name.isprintable()
+            or any(c in name for c in '/\\:*?"<>|')
+            or name.startswith(".")
+        ):
             raise JobsFileError(
                 f"{path}: job {i} has the name {name!r}, which is empty, repeated or not a plain "
                 "file name; give every job a distinct name"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections import OrderedDict
 from typing import Any
 
@@ -124,6 +125,14 @@ def prepare(runs: Runs | Any, *, law: str | Law, settings: FitSettings):
     pooling = plan_pooling(
         law, runs, plans, vary=settings.vary or None, centered=settings.centered_spec
     )
+    if pooling is None and runs.n_groups > 1:
+        warnings.warn(
+            f"{runs.source}: the runs have a group column with {runs.n_groups} groups but no "
+            "parameter varies by group, so one law is fitted to all groups together; to let "
+            "parameters differ by group, name them with vary= (CLI --vary E,A)",
+            UserWarning,
+            stacklevel=3,
+        )
     refs = references(law, runs)
     check_fixed_priors(law, runs, plans, refs)
     if settings.seed is None:

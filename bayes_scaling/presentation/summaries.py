@@ -7,6 +7,8 @@ column states the interval probability.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -129,6 +131,33 @@ def fit_summary(fit: FitRecord, *, ci: float = CI) -> pd.DataFrame:
         table = pd.concat([table, group_table(fit, ci=ci)])
         table.attrs["ci"] = ci
     return table
+
+
+def discrepancy_note(fit: FitRecord) -> dict[str, Any] | None:
+    """How the fit's extrapolation discrepancy was learned, for summary and report; None if none.
+
+    ``{"ok": bool, "text": str}``: not ok when tau kept its prior or the inner leave-future-out
+    fit failed its diagnostics gate.
+    """
+    info = fit.info.get("discrepancy")
+    if not info:
+        return None
+    if info.get("method") == "prior":
+        return {
+            "ok": False,
+            "text": f"extrapolation discrepancy: tau kept its prior ({info.get('reason', '')})",
+        }
+    gate = info.get("inner_gate", {"ok": True, "failed": []})
+    status = "passed" if gate["ok"] else f"FAILED ({', '.join(gate['failed'])})"
+    return {
+        "ok": bool(gate["ok"]),
+        "text": (
+            f"extrapolation discrepancy: tau {info.get('tau_median', float('nan')):.3g} per "
+            "e-fold, "
+            f"learned by leave-future-out (inner fit on {info.get('n_inner_train', '?')} runs, "
+            f"predicting {info.get('n_inner_test', '?')}); the inner fit's gate {status}"
+        ),
+    }
 
 
 def group_table(fit: FitRecord, *, ci: float) -> pd.DataFrame:

@@ -25,13 +25,40 @@ EXIT_INTERRUPTED = 130
 
 app = typer.Typer(
     name="bayes-scaling",
-    help="Fit neural scaling laws as Bayesian models and answer questions with credible intervals.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        from bayes_scaling.inference.storage import package_version
+
+        out.print(f"bayes-scaling {package_version()}", markup=False)
+        raise typer.Exit(0)
+
+
+#: Help of the command line; the exit codes here and in the README are the same.
+HELP = (
+    "Fit neural scaling laws as Bayesian models and answer questions with credible intervals.\n\n"
+    "Exit codes: 0 success; 1 bad input or a failed job; 2 usage error; "
+    "3 failed diagnostics gate under --strict; 130 interrupted (nothing written)."
+)
+
+
+@app.callback(help=HELP)
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """The command line's options before any command (see :data:`HELP`)."""
 
 
 def handle_errors(command):

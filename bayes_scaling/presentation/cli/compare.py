@@ -40,6 +40,14 @@ def compare(
 
     if len(fit_files) < 2:
         raise QuestionError("give at least two fit files to compare (e.g. a.nc b.nc)")
+    resolved = [path.resolve() for path in fit_files]
+    repeated = sorted(
+        {str(p) for p, r in zip(fit_files, resolved, strict=True) if resolved.count(r) > 1}
+    )
+    if repeated:
+        raise QuestionError(
+            f"{', '.join(repeated)} given more than once; compare different fits of the same runs"
+        )
     fits = {}
     for path in fit_files:
         name = path.stem

@@ -149,7 +149,7 @@ def _print_summary(result, *, ci: float) -> None:
     )
     for col in ("parameter", "median", "lower", "upper", "r_hat", "ess_bulk"):
         table.add_column(col, justify="left" if col == "parameter" else "right")
-    from bayes_scaling.presentation.summaries import fit_summary
+    from bayes_scaling.presentation.summaries import discrepancy_note, fit_summary
 
     for name, row in fit_summary(result, ci=ci).iterrows():
         table.add_row(
@@ -168,6 +168,10 @@ def _print_summary(result, *, ci: float) -> None:
         f"{d.min_ess_bulk:.0f}, tail {d.min_ess_tail:.0f}, {d.divergences} divergences)",
         markup=True,
     )
+    note = discrepancy_note(result)
+    if note is not None:
+        colour = "green" if note["ok"] else "yellow"
+        out.print(f"[{colour}]{escape(note['text'])}[/]", markup=True)
 
 
 def _groups_payload(result, *, ci: float) -> dict:
@@ -189,7 +193,7 @@ def summary(
 ) -> None:
     """Posterior summary of a saved fit: parameters with intervals and the diagnostics gate."""
     from bayes_scaling.inference.storage import load_fit
-    from bayes_scaling.presentation.summaries import fit_summary
+    from bayes_scaling.presentation.summaries import discrepancy_note, fit_summary
 
     result = load_fit(fit_file)
     table = fit_summary(result, ci=ci)
@@ -212,6 +216,7 @@ def summary(
             k: d[k]
             for k in ("ok", "max_r_hat", "min_ess_bulk", "min_ess_tail", "divergences", "min_bfmi")
         },
+        "discrepancy": discrepancy_note(result),
     }
     print_json(payload)
 
@@ -318,21 +323,27 @@ def demo(
     ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
+    force: Annotated[bool, typer.Option(help="Overwrite earlier demo outputs.")] = False,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:
     """Fit the built-in Chinchilla-like data set, print the summary and a forecast.
 
-    Writes (and overwrites) runs.csv, fit.nc and report.html in the output folder.
+    Writes runs.csv, fit.nc and report.html in the output folder (existing ones only with
+    --force).
     """
+    from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.evaluation.fitting import fit as run_fit
     from bayes_scaling.inference.settings import FitSettings
-    from bayes_scaling.inference.storage import save_fit
+    from bayes_scaling.inference.storage import atomic_write, check_output, save_fit
     from bayes_scaling.inputs import datasets
     from bayes_scaling.questions.predict import predict
 
+    if output_dir.exists() and not output_dir.is_dir():
+        raise BayesScalingError(f"{output_dir} is a file; --output-dir needs a folder")
     output_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("runs.csv", "fit.nc", "report.html"):
+        check_output(output_dir / name, force=force)
     runs = datasets.chinchilla_like(seed=seed)
-    from bayes_scaling.inference.storage import atomic_write
 
     atomic_write(output_dir / "runs.csv", lambda tmp: runs.table.to_csv(tmp, index=False))
     if not quiet:

@@ -53,6 +53,7 @@ def fit_many(
     output_dir.mkdir(parents=True, exist_ok=True)
     for job in jobs:
         check_output(output_dir / f"{job.name}.nc", force=force)
+    check_output(output_dir / "summary.json", force=force)
     client = None
     if scheduler:
         try:

@@ -90,7 +90,7 @@ def report(
 
 
 def write_demo_report(result, path: Path) -> Path:
-    """The demo's report (overwritten on every run), next to its fit file."""
+    """The demo's report next to its fit file (the demo checked the name before fitting)."""
     from bayes_scaling.presentation.report import build_report
 
     built = build_report(result, command=_command_line(), source=str(path.with_name("fit.nc")))

@@ -17,7 +17,7 @@ import pandas as pd
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.core.intervals import summarize
 from bayes_scaling.presentation.formatting import flops, number, short
-from bayes_scaling.presentation.summaries import fit_summary
+from bayes_scaling.presentation.summaries import discrepancy_note, fit_summary
 from bayes_scaling.questions.predict import predict
 
 if TYPE_CHECKING:
@@ -314,6 +314,7 @@ def gate_info(fit: FitRecord) -> dict[str, Any]:
         "message": d.message(),
         "failed": [names[k][0] for k in d.failed],
         "checks": checks,
+        "discrepancy": discrepancy_note(fit),
     }
 
 
