@@ -25,6 +25,7 @@ import importlib
 import inspect
 import json
 import os
+import types
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -337,6 +338,8 @@ def signature_text(obj) -> str:
         if p.default is not p.empty:
             d = p.default
             text = repr(sorted(map(repr, d))) if isinstance(d, (set, frozenset)) else repr(d)
+            if isinstance(d, types.ModuleType):  # its repr holds this machine's path
+                text = f"<module {d.__name__}>"
             p = p.replace(default=_Shown(f"<{type(d).__name__}>" if " at 0x" in text else text))
         params.append(p)
     return str(sig.replace(parameters=params))

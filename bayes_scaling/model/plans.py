@@ -210,9 +210,9 @@ def check_fixed_priors(
 def _user_bounds(law: Law, param: Any, refs: Mapping[str, float]) -> tuple[float, float]:
     """Support of a parameter's default prior in user units.
 
-    A scaling rule that needs only reference values (e.g. ``E * L_min``: the irreducible loss as
-    a fraction of the smallest observed loss) maps the bounds; an upper bound so mapped gets a 5%
-    margin, since noise puts some runs below a plateau. Other rules keep the sign only.
+    A scaling rule that needs only reference values (e.g. ``E * L_min * 1.25``: the irreducible
+    loss as a fraction of 1.25 x the smallest observed loss) maps the bounds. Other rules keep the
+    sign only.
     """
     lower, upper = param.prior.support
     if param.from_scaled is None:
@@ -226,7 +226,7 @@ def _user_bounds(law: Law, param: Any, refs: Mapping[str, float]) -> tuple[float
     except Exception:  # noqa: BLE001 - the rule needs other parameters: keep the sign
         return (0.0 if lower >= 0 else -np.inf), np.inf
     lo, hi = min(lo, hi), max(lo, hi)
-    return lo, (hi * 1.05 if np.isfinite(hi) else hi)
+    return lo, hi
 
 
 def plans_value(plans: tuple[ParameterPlan, ...], name: str) -> float:
