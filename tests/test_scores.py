@@ -8,9 +8,13 @@ from scipy import stats
 
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.evaluation.scores import (
+    LEVELS,
+    calibration_curve,
     coverage,
     crps,
+    interval_score,
     log_density,
+    pit,
     relative_error,
     relative_width,
     score_draws,
@@ -92,3 +96,42 @@ def test_bad_interval_and_shapes_are_rejected(calibrated):
         coverage(draws, observed, ci=1.5)
     with pytest.raises(ValueError, match="shape"):
         coverage(draws, observed[:10], ci=0.9)
+
+
+def test_pit_of_a_calibrated_forecast_is_uniform(calibrated):
+    from scipy import stats
+
+    draws, observed, _, _ = calibrated
+    values = pit(draws, observed)
+    assert values.min() >= 0 and values.max() <= 1
+    assert stats.kstest(values, "uniform").pvalue > 0.01
+
+
+def test_pit_of_a_too_narrow_forecast_piles_at_the_ends(calibrated):
+    draws, observed, centre, _ = calibrated
+    narrow = centre[None, :] * np.exp(0.01 * np.random.default_rng(1).standard_normal(draws.shape))
+    values = pit(narrow, observed)
+    assert np.mean((values < 0.1) | (values > 0.9)) > 0.6  # calibrated: 0.2
+
+
+def test_calibration_curve_is_nominal_at_every_level_for_a_calibrated_forecast(calibrated):
+    draws, observed, _, _ = calibrated
+    curve = calibration_curve(draws, observed)
+    assert list(curve) == list(LEVELS)
+    for level, cov in curve.items():
+        assert cov == pytest.approx(level, abs=0.07)  # 400 points: binomial sd <= 0.025
+
+
+def test_interval_score_known_values():
+    draws = np.exp(np.linspace(-1, 1, 2001))[:, None] * np.ones((1, 3))
+    observed = np.exp(np.array([0.0, 2.0, -3.0]))
+    lo, hi = np.quantile(np.linspace(-1, 1, 2001), [0.05, 0.95])
+    expected = [hi - lo, hi - lo + 20 * (2.0 - hi), hi - lo + 20 * (lo + 3.0)]
+    np.testing.assert_allclose(interval_score(draws, observed, ci=0.9), expected, rtol=1e-9)
+
+
+def test_score_draws_reports_calibration_at_every_level(calibrated):
+    draws, observed, _, _ = calibrated
+    result = score_draws(draws, observed)
+    assert set(result["calibration"]) == set(LEVELS)
+    assert len(result["pit"]) == 400 and set(result["interval_score"]) == {0.5, 0.9}

@@ -95,6 +95,9 @@ class BacktestResult:
                 "mare": scores["mare"],
                 "log_score": scores["log_score"],
                 "crps": scores["crps"],
+                "interval_score": {_key(c): v for c, v in scores["interval_score"].items()},
+                "calibration": {_key(c): v for c, v in scores["calibration"].items()},
+                "pit": scores["pit"],
             }
 
         return {

@@ -11,6 +11,12 @@ computed on **log(loss)** (scale-free, like the likelihood of the fit): the log 
 predictive density of log(loss) in nats (higher is better), estimated with a Gaussian kernel
 density of the draws; CRPS is in units of log(loss) (lower is better), estimated with the energy
 form ``E|X - y| - E|X - X'| / 2`` (Gneiting & Raftery 2007, eq. 21).
+
+Calibration at every level, not one: the PIT value of a held-out run is the predictive
+probability of a loss at or below the observed one (uniform on (0, 1) for a calibrated
+forecast); the calibration curve is the coverage of central intervals at the nominal levels of
+:data:`LEVELS`; the interval score (Gneiting & Raftery 2007, eq. 43) rewards narrow intervals and
+penalises misses, on log(loss).
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from bayes_scaling.core.intervals import check_ci, equal_tailed
 
 #: |log(loss)| beyond which draws are clipped (a Student-t draw with tiny nu can overflow exp).
 _LOG_LIMIT = 700.0
+#: Nominal levels of the calibration curve.
+LEVELS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
 def _as_arrays(draws, observed) -> tuple[np.ndarray, np.ndarray]:
@@ -114,6 +122,32 @@ def crps(draws, observed) -> np.ndarray:
     return term1 - 0.5 * term2
 
 
+def pit(draws, observed) -> np.ndarray:
+    """PIT value per point: P(y <= observed) under the draws, ties split evenly (mid-rank)."""
+    draws, observed = _as_arrays(draws, observed)
+    below = np.mean(draws < observed[None, :], axis=0)
+    equal = np.mean(draws == observed[None, :], axis=0)
+    return below + 0.5 * equal
+
+
+def calibration_curve(draws, observed, *, levels=LEVELS) -> dict[float, float]:
+    """Coverage of the central interval at each nominal level (the calibration curve)."""
+    return {float(c): coverage(draws, observed, ci=c) for c in levels}
+
+
+def interval_score(draws, observed, *, ci: float) -> np.ndarray:
+    """Interval score of the central ``ci`` interval on log(loss), per point (lower is better).
+
+    ``(u - l) + (2 / a) (l - y) [y < l] + (2 / a) (y - u) [y > u]`` with ``a = 1 - ci``
+    (Gneiting & Raftery 2007, eq. 43).
+    """
+    draws, observed = _as_arrays(draws, observed)
+    lower, upper = central_interval(_log_draws(draws), ci=ci)
+    y = np.log(observed)
+    a = 1.0 - check_ci(ci)
+    return (upper - lower) + (2 / a) * np.maximum(lower - y, 0) + (2 / a) * np.maximum(y - upper, 0)
+
+
 def score_draws(draws, observed, *, ci=(0.5, 0.9)) -> dict:
     """All scores of one method on one set of held-out points.
 
@@ -123,7 +157,9 @@ def score_draws(draws, observed, *, ci=(0.5, 0.9)) -> dict:
         ``coverage`` {ci: fraction}, ``widths`` {ci: mean relative width}, ``width`` (the mean
         relative width of the widest requested interval), ``mare`` (median absolute relative
         error of the predictive median), ``log_score`` (mean log density of log(loss), nats),
-        ``crps`` (mean CRPS on log(loss)), ``n`` (number of points).
+        ``crps`` (mean CRPS on log(loss)), ``interval_score`` {ci: mean interval score on
+        log(loss)}, ``calibration`` {level: coverage} at :data:`LEVELS`, ``pit`` (PIT value of
+        each point, in order), ``n`` (number of points).
     """
     draws, observed = _as_arrays(draws, observed)
     cis = sorted(check_ci(c) for c in np.atleast_1d(ci))
@@ -135,5 +171,8 @@ def score_draws(draws, observed, *, ci=(0.5, 0.9)) -> dict:
         "mare": float(np.median(relative_error(draws, observed))),
         "log_score": float(np.mean(log_density(draws, observed))),
         "crps": float(np.mean(crps(draws, observed))),
+        "interval_score": {c: float(np.mean(interval_score(draws, observed, ci=c))) for c in cis},
+        "calibration": calibration_curve(draws, observed),
+        "pit": [float(v) for v in pit(draws, observed)],
         "n": int(observed.size),
     }
