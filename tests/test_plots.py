@@ -159,3 +159,24 @@ def test_runs_are_coloured_by_group():
     assert [c.get_label() for c in collections] == ["runs: a", "runs: b"]
     colours = [tuple(c.get_facecolor()[0]) for c in collections]
     assert colours[0] != colours[1]
+
+
+def test_calibration_figure_shows_curve_and_pit():
+    import numpy as np
+
+    from bayes_scaling.core.errors import QuestionError
+    from bayes_scaling.evaluation.scores import score_draws
+    from bayes_scaling.presentation.plots import plot_calibration
+
+    rng = np.random.default_rng(0)
+    centre = np.exp(rng.uniform(0.5, 1.5, size=60))
+    draws = centre * np.exp(0.05 * rng.standard_normal((1000, 60)))
+    observed = centre * np.exp(0.05 * rng.standard_normal(60))
+    fig = plot_calibration(score_draws(draws, observed), title="calibrated")
+    curve, hist = fig.axes[:2]
+    x, y = curve.get_lines()[-1].get_data()
+    assert len(x) == 10 and np.all(np.abs(np.asarray(y) - np.asarray(x)) < 0.25)
+    assert sum(p.get_height() for p in hist.patches) == 60
+    assert "60 held-out runs" in fig.bayes_scaling_note
+    with pytest.raises(QuestionError, match="calibration"):
+        plot_calibration({"coverage": {}})

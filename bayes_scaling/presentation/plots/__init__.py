@@ -14,6 +14,7 @@ observed loss ``y`` "predicted run loss" everywhere.
 :func:`plot_rank`             rank histograms per chain
 :func:`plot_energy`           energy / E-BFMI
 :func:`plot_residuals`        posterior predictive check of residuals
+:func:`plot_calibration`      calibration curve and PIT histogram of held-out runs
 =========================  ===========================================================
 """
 
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 from bayes_scaling.presentation.plots._common import MU_LABEL, Y_LABEL
 from bayes_scaling.presentation.plots.budget import plot_loss_quantiles, plot_probability
+from bayes_scaling.presentation.plots.calibration import plot_calibration
 from bayes_scaling.presentation.plots.contours import plot_isoloss
 from bayes_scaling.presentation.plots.curves import plot_isoflop_profiles, plot_loss_vs_compute
 from bayes_scaling.presentation.plots.diagnostics import plot_energy, plot_rank, plot_residuals
@@ -29,6 +31,7 @@ from bayes_scaling.presentation.plots.parameters import plot_parameters
 __all__ = [
     "MU_LABEL",
     "Y_LABEL",
+    "plot_calibration",
     "plot_energy",
     "plot_isoflop_profiles",
     "plot_isoloss",
