@@ -160,32 +160,60 @@ def _jsonable(scores):
     }
 
 
-def aggregate(members):
-    """Mean of each score over the members of a family (each member weighs the same)."""
+#: Scores averaged as numbers; ``coverage``, ``calibration`` and ``interval_score`` are
+#: averaged per interval level.
+SCALARS = ("width", "mare", "log_score", "crps")
+LEVELED = ("coverage", "calibration", "interval_score")
+
+
+def _mean(rows, weights):
+    """Weighted mean of score dicts (scalars and per-level dicts)."""
+    w = np.asarray(weights, dtype=float)
     out = {}
-    for method in METHODS:
-        rows = [m["scores"][method] for m in members if method in m["scores"]]
-        if not rows:
-            continue
-        agg = {
-            "coverage": {
-                k: float(np.mean([r["coverage"][k] for r in rows])) for k in rows[0]["coverage"]
+    for key in LEVELED:
+        if all(key in r for r in rows):
+            out[key] = {
+                k: float(np.average([r[key][k] for r in rows], weights=w)) for k in rows[0][key]
             }
-        }
-        for key in ("width", "mare", "log_score", "crps"):
-            agg[key] = float(np.mean([r[key] for r in rows]))
-        out[method] = agg
+    for key in SCALARS:
+        out[key] = float(np.average([r[key] for r in rows], weights=w))
     return out
 
 
+def aggregate(members, *, by: str = "member"):
+    """Mean of each score over members: each member weighs the same (``by="member"``) or as
+    many held-out runs as it has (``by="run"``)."""
+    out = {}
+    for method in METHODS:
+        rows = [m for m in members if method in m["scores"]]
+        if rows:
+            weights = [m["n_test"] if by == "run" else 1.0 for m in rows]
+            out[method] = _mean([m["scores"][method] for m in rows], weights)
+    return out
+
+
+def overall_scores(families, members):
+    """The average over data sets (each data set weighs the same) and over held-out runs."""
+    by_set = {}
+    for method in METHODS:
+        fams = [f["scores"][method] for f in families.values() if method in f["scores"]]
+        if fams:
+            by_set[method] = _mean(fams, [1.0] * len(fams))
+    pooled = [m for rows in members.values() for m in rows]
+    return by_set, aggregate(pooled, by="run")
+
+
 def markdown(families, overall, meta):
+    levels = list(next(iter(overall["scores"].values()))["calibration"])
     lines = [
         "# Extrapolation calibration on the shipped public data sets",
         "",
-        f"Held-out larger runs scored by central-interval coverage (nominal 50% / 90%), mean "
-        f"relative 90% width, MARE, log score (log(loss), nats, higher is better) and CRPS "
-        f"(log(loss), lower is better). Draws: {meta['draws']} x 2 chains; baseline bootstrap "
-        f"{meta['n_boot']} refits. Runtime {meta['seconds']:.0f} s.",
+        f"Held-out larger runs scored at every level: coverage of the central predictive interval "
+        f"of y at nominal {', '.join(f'{float(c):.0%}' for c in levels)} (the calibration "
+        f"curve), mean relative 90% width, MARE, log score (log(loss), nats, higher is better), "
+        f"CRPS and the 90% interval score (both on log(loss), lower is better). Draws: "
+        f"{meta['draws']} x 2 chains; baseline bootstrap {meta['n_boot']} refits. Runtime "
+        f"{meta['seconds']:.0f} s.",
         "",
         "Members: Epoch AI's 240 Chinchilla points; each of Porian et al.'s 15 configurations "
         "(chinchilla law on N, D; the largest-compute 20% held out); datablations' single-epoch "
@@ -194,18 +222,31 @@ def markdown(families, overall, meta):
         "image-classification task, cycling through all six). `bayes` = parameter uncertainty + "
         "fitted noise; `bayes+lfo` = the same fit with the extrapolation discrepancy learned by "
         "leave-future-out within the training runs (the default); `baseline` = Huber + L-BFGS "
-        "with bootstrap and resampled residuals. A data set's row is the mean over its members; "
-        "the average gives each data set the same weight.",
+        "with bootstrap and resampled residuals. A data set's row is the mean over its members. "
+        "Two averages: over data sets (each data set weighs the same) and over held-out runs "
+        "(each run weighs the same).",
         "",
-        "| data set | members | method | cov 50% | cov 90% | width 90% | MARE | log score | CRPS |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| data set | members | method | "
+        + " | ".join(f"cov {float(c):.0%}" for c in levels)
+        + " | width 90% | log score | CRPS | IS 90% |",
+        "|---|---|---|" + "---|" * (len(levels) + 4),
     ]
-    for fam, info in [*families.items(), ("**average over data sets**", overall)]:
+    rows = [
+        *families.items(),
+        ("**average over data sets**", overall),
+        (
+            "**average over held-out runs**",
+            {"members": overall["members"], "scores": overall["by_run"]},
+        ),
+    ]
+    for fam, info in rows:
         for method, s in info["scores"].items():
+            cal = s.get("calibration", {})
             lines.append(
-                f"| {fam} | {info['members']} | {method} | {s['coverage']['0.5']:.2f} | "
-                f"{s['coverage']['0.9']:.2f} | {s['width']:.4f} | {s['mare']:.4f} | "
-                f"{s['log_score']:.2f} | {s['crps']:.4f} |"
+                f"| {fam} | {info['members']} | {method} | "
+                + " | ".join(f"{cal[c]:.2f}" if c in cal else "" for c in levels)
+                + f" | {s['width']:.4f} | {s['log_score']:.2f} | {s['crps']:.4f} | "
+                + f"{s.get('interval_score', {}).get('0.9', float('nan')):.3f} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -247,20 +288,12 @@ def main() -> None:
     families = {
         fam: {"members": len(rows), "scores": aggregate(rows)} for fam, rows in members.items()
     }
-    overall_scores = {}
-    for method in METHODS:
-        fams = [f["scores"][method] for f in families.values() if method in f["scores"]]
-        if fams:
-            overall_scores[method] = {
-                "coverage": {
-                    k: float(np.mean([f["coverage"][k] for f in fams])) for k in fams[0]["coverage"]
-                },
-                **{
-                    k: float(np.mean([f[k] for f in fams]))
-                    for k in ("width", "mare", "log_score", "crps")
-                },
-            }
-    overall = {"members": sum(f["members"] for f in families.values()), "scores": overall_scores}
+    by_set, by_run = overall_scores(families, members)
+    overall = {
+        "members": sum(f["members"] for f in families.values()),
+        "scores": by_set,
+        "by_run": by_run,
+    }
     meta = {
         "draws": args.draws,
         "n_boot": args.n_boot,
