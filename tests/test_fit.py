@@ -56,7 +56,9 @@ def test_prior_predictive_shapes_and_positivity():
     assert loss.dims == ("chain", "draw", "run") and loss.shape == (1, 50, runs.n_runs)
     assert np.all(loss.values > 0)
     e = tree["prior"]["E"].values
-    assert np.all((e > 0) & (e < runs.column("loss").min()))  # E below the smallest loss
+    # E below 1.25 x the smallest loss: noise can put runs below a plateau
+    assert np.all((e > 0) & (e < 1.25 * runs.column("loss").min()))
+    assert np.any(e > runs.column("loss").min())  # the margin is used by the prior
 
 
 @pytest.fixture(scope="module")

@@ -339,6 +339,8 @@ def _completed(futures):
 def load_jobs(path: str | os.PathLike) -> list[Job]:
     """Read a jobs TOML file (format in the module docstring); paths are relative to it."""
     path = Path(path)
+    if path.is_dir():
+        raise JobsFileError(f"{path} is a folder; give a jobs TOML file")
     try:
         spec = tomllib.loads(path.read_text())
     except FileNotFoundError:
@@ -383,5 +385,8 @@ def load_jobs(path: str | os.PathLike) -> list[Job]:
         law = merged.pop("law", "chinchilla")
         if isinstance(law, str) and law.endswith(".toml") and not Path(law).is_absolute():
             law = str(path.parent / law)
-        jobs.append(Job(runs=runs_path, law=law, settings=merged, name=name))
+        try:
+            jobs.append(Job(runs=runs_path, law=law, settings=merged, name=name))
+        except BayesScalingError as error:
+            raise JobsFileError(f"{path}: {error}") from None
     return jobs

@@ -44,15 +44,18 @@ def package_version() -> str:
         return "unknown"
 
 
-def check_output(path: str | os.PathLike, *, force: bool) -> Path:
-    """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
+def check_output(path: str | os.PathLike, *, force: bool, example: str = "fit.nc") -> Path:
+    """Refuse to overwrite an existing file unless ``force``; check the folder is writable.
+
+    ``example`` is the file name the messages suggest (``fit.nc``, ``report.html``, ...).
+    """
     path = Path(path)
     if str(path) == "-":
-        raise FitFileError("a fit is a netCDF file, not a stream: give a file name, e.g. -o fit.nc")
-    if path.is_dir():
         raise FitFileError(
-            f"{path} is a folder; give a file name inside it, e.g. {path / 'fit.nc'}"
+            f"the output is a file, not a stream: give a file name, e.g. -o {example}"
         )
+    if path.is_dir():
+        raise FitFileError(f"{path} is a folder; give a file name inside it, e.g. {path / example}")
     if path.exists() and not force:
         raise FitFileError(
             f"{path} already exists; choose another output name or pass --force "
@@ -60,6 +63,8 @@ def check_output(path: str | os.PathLike, *, force: bool) -> Path:
         )
     if not path.parent.exists():
         raise FitFileError(f"cannot write {path}: the folder {path.parent} does not exist")
+    if not path.parent.is_dir():
+        raise FitFileError(f"cannot write {path}: {path.parent} is a file, not a folder")
     if not os.access(path.parent, os.W_OK) or (path.exists() and not os.access(path, os.W_OK)):
         raise FitFileError(
             f"cannot write {path}: no permission to write there; choose another place"

@@ -71,8 +71,7 @@ def _mantissa(text: str, value: Any, decimal: str) -> str:
                 raise _MarkError(
                     value,
                     "a comma is only read as a thousands separator in groups of three "
-                    f"(1,234,567); write {fixed}, or pass decimal=',' (--decimal ,) if ',' is "
-                    "the decimal mark",
+                    f"(1,234,567); write {fixed} (with a decimal point)",
                 )
             if decimal == ".":
                 raise _MarkError(

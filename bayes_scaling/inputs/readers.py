@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bz2
 import codecs
+import csv
 import gzip
 import io
 import lzma
@@ -81,6 +82,8 @@ def read_table(source: Any) -> tuple[pd.DataFrame, str]:
     if os.fspath(source) == STDIN:  # also Path("-"), as a CLI argument arrives
         return _read_stdin(), "<stdin>"
     path = Path(source)
+    if path.is_dir():
+        raise DataError(f"{path} is a folder; give the path of a CSV, TSV, parquet or JSON table")
     if not path.is_file():
         raise DataError(f"{path}: no such file; give the path of a CSV, TSV, parquet or JSON table")
     suffix = path.suffix.lower()
@@ -95,7 +98,7 @@ def read_table(source: Any) -> tuple[pd.DataFrame, str]:
             suffix = Path(path.stem).suffix.lower()
         if data.startswith(_MAGIC):
             raise _spreadsheet(path, "an Excel/OpenDocument workbook, not text")
-        table = _parse(_decode(data, str(path)), suffix)
+        table = _parse(_decode(data, str(path)), suffix, str(path))
     except pd.errors.EmptyDataError:
         raise DataError(
             f"{path}: the file is empty; it needs a header row and one row per run"
@@ -148,7 +151,7 @@ def _decode(data: bytes, name: str) -> str:
     return text
 
 
-def _parse(text: str, suffix: str) -> pd.DataFrame:
+def _parse(text: str, suffix: str, name: str = "<stdin>") -> pd.DataFrame:
     """A table from decoded text: JSON records, or delimited text read as str columns."""
     if suffix == ".json":
         return pd.read_json(io.StringIO(text), orient="records", dtype=False)
@@ -163,6 +166,15 @@ def _parse(text: str, suffix: str) -> pd.DataFrame:
         counts = {s: first.count(s) for s in _SEPARATORS}
         sep = max(counts, key=counts.get) if any(counts.values()) else ","
     table = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skiprows=skip)
+    header = next(csv.reader([lines[skip] if skip < len(lines) else first], delimiter=sep), [])
+    repeated = sorted(
+        {h.strip() for h in header if [x.strip() for x in header].count(h.strip()) > 1}
+    )
+    if repeated:
+        raise DataError(
+            f"{name}: the header names {', '.join(repr(h) for h in repeated)} twice or more; "
+            "give every column its own name"
+        )
     table.attrs[SEP_KEY] = sep
     return table
 
@@ -176,7 +188,13 @@ def _read_stdin() -> pd.DataFrame:
             "bayes-scaling fit -) or give the path of a file"
         )
     buffer = getattr(stream, "buffer", None)
-    text = _decode(buffer.read(), "<stdin>") if buffer is not None else stream.read()
+    raw = buffer.read() if buffer is not None else stream.read().encode()
+    if raw[:4] == b"PK\x03\x04" or raw[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        raise DataError(
+            "<stdin>: a spreadsheet was piped in; save it as CSV (or read it with pandas and "
+            "pass the DataFrame)"
+        )
+    text = _decode(raw, "<stdin>")
     try:
         return _parse(text, ".csv")
     except pd.errors.EmptyDataError:

@@ -37,6 +37,7 @@ def complete_inputs(
     needed: tuple[str, ...],
     *,
     flops_per_token: float,
+    law: str = "the law",
     N: Any = None,
     D: Any = None,
     C: Any = None,
@@ -51,6 +52,11 @@ def complete_inputs(
     given = {k: v for k, v in given.items() if v is not None}
     if not given:
         raise QuestionError(f"give the inputs of the law: {', '.join(needed)}")
+    if "U" in given and "U" not in needed:
+        raise QuestionError(
+            f"U (unique tokens) was given but {law} takes only {', '.join(needed)}; drop it, "
+            "or fit a law with unique tokens (data_constrained)"
+        )
     try:
         arrays = np.broadcast_arrays(*given.values())
     except ValueError:
@@ -58,12 +64,20 @@ def complete_inputs(
         raise QuestionError(f"inputs must have equal lengths (or length 1); got {sizes}") from None
     values = dict(zip(given, (np.array(a, dtype=float) for a in arrays), strict=True))
     k = float(flops_per_token)
-    if "C" not in values and {"N", "D"} <= set(values):
-        values["C"] = k * values["N"] * values["D"]
-    if "D" not in values and {"N", "C"} <= set(values):
-        values["D"] = values["C"] / (k * values["N"])
-    if "N" not in values and {"D", "C"} <= set(values):
-        values["N"] = values["C"] / (k * values["D"])
+    with np.errstate(over="ignore", under="ignore"):
+        if "C" not in values and {"N", "D"} <= set(values):
+            values["C"] = k * values["N"] * values["D"]
+        if "D" not in values and {"N", "C"} <= set(values):
+            values["D"] = values["C"] / (k * values["N"])
+        if "N" not in values and {"D", "C"} <= set(values):
+            values["N"] = values["C"] / (k * values["D"])
+    for name in needed:  # a derived coordinate the law does not use may overflow to inf
+        arr = values.get(name)
+        if arr is not None and not np.all(np.isfinite(arr) & (arr > 0)):
+            raise QuestionError(
+                f"{name} = C / ({k:g} x the other input) cannot be represented for the given "
+                "inputs (it overflows); give values within about 1e150"
+            )
     missing = [c for c in needed if c not in values]
     if missing:
         raise QuestionError(
@@ -113,7 +127,7 @@ def predict(
     """
     law = fit.law
     inputs = complete_inputs(
-        law.inputs, flops_per_token=fit.runs.flops_per_token, N=N, D=D, C=C, U=U
+        law.inputs, flops_per_token=fit.runs.flops_per_token, law=law.name, N=N, D=D, C=C, U=U
     )
     mu = law.evaluate(law_draws(fit, group), {c: inputs[c][None, None, :] for c in law.inputs})
     if seed is None:

@@ -85,8 +85,20 @@ def backtest(
     from bayes_scaling.inputs.runs import load_runs
     from bayes_scaling.presentation.cli.common import quantities
 
-    if holdout_fraction is not None and cutoff_compute is not None:
-        raise BayesScalingError("give either --holdout-fraction or --cutoff-compute, not both")
+    rules = [
+        option
+        for option, value in (
+            ("--train-col", train_col),
+            ("--holdout-fraction", holdout_fraction),
+            ("--cutoff-compute", cutoff_compute),
+        )
+        if value is not None
+    ]
+    if len(rules) > 1:
+        raise BayesScalingError(
+            f"give one split rule, not {' and '.join(rules)}: --train-col (a column marking the "
+            "training runs), --holdout-fraction or --cutoff-compute"
+        )
     settings = fit_settings(
         prior=prior,
         likelihood=likelihood,

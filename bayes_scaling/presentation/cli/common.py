@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import sys
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -96,8 +97,44 @@ def quantities(name: str, values: list[str] | None, *, decimal: str = ".") -> li
         try:
             parsed.append(parse_quantity(v, decimal=decimal))
         except ValueError as error:
-            raise BayesScalingError(f"--{name}: {escape(str(error))} (e.g. 70B, 1.4e12)") from None
+            text = str(error)
+            example = "" if "e.g." in text else " (e.g. 70B, 1.4e12)"
+            raise BayesScalingError(f"--{name}: {text}{example}") from None
     return parsed
+
+
+def output_folder(path: Path, option: str = "--output-dir", *, create: bool = True) -> Path:
+    """Check (and with ``create``, make) the output folder ``path`` and its parents; a
+    BayesScalingError naming ``option`` when it is a file, lies under a file or cannot be made.
+
+    Commands check first and create the folder only when they write, so that a failed or
+    interrupted command leaves no new folder behind.
+    """
+    import os
+
+    if path.exists() and not path.is_dir():
+        raise BayesScalingError(f"{path} is a file; {option} needs a folder (created if missing)")
+    ancestor = next((p for p in (path, *path.parents) if p.exists()), Path("."))
+    if not ancestor.is_dir():
+        raise BayesScalingError(
+            f"cannot create the folder {path} for {option}: {ancestor} is a file; choose another "
+            "folder"
+        )
+    if not path.exists() and not os.access(ancestor, os.W_OK):
+        raise BayesScalingError(
+            f"cannot create the folder {path} for {option}: no permission to write in "
+            f"{ancestor}; choose another folder"
+        )
+    if not create:
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise BayesScalingError(
+            f"cannot create the folder {path} for {option} ({reason}); choose another folder"
+        ) from None
+    return path
 
 
 class null_status:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from bayes_scaling.presentation.cli.common import (
     app,
@@ -88,10 +89,10 @@ def compare(
         if backtest:
             cov = row["lfo_coverage_0.9"]
             cells += [f"{row['lfo_log_score']:.3f}", "-" if cov is None else f"{cov:.0%}"]
-        table.add_row(*cells)
+        table.add_row(*(escape(cell) for cell in cells))
     out.print(table)
     for message in result.warnings:
-        err.print(f"[yellow]warning:[/] {message}", markup=True)
+        err.print(f"[yellow]warning:[/] {escape(str(message))}", markup=True)
     out.print(f"Note: {INTERPRETATION}.")
     if not backtest:
         out.print("Add --backtest to score each law's leave-future-out extrapolation beside LOO.")

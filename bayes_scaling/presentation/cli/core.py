@@ -23,6 +23,7 @@ from bayes_scaling.presentation.cli.common import (
     json_float,
     null_status,
     out,
+    output_folder,
     print_json,
     quantities,
 )
@@ -82,6 +83,14 @@ def fit(
     from bayes_scaling.inputs.runs import load_runs
 
     check_output(output, force=force)
+    if near_optimum is not None and near_optimum < 1:
+        from bayes_scaling.core.errors import BayesScalingError
+
+        raise BayesScalingError(
+            f"--near-optimum must be a whole number >= 1, not {near_optimum}: it keeps that many "
+            "model sizes on each side of each IsoFLOP minimum, and a parabola needs three points; "
+            "e.g. --near-optimum 2"
+        )
     settings = fit_settings(
         prior=prior,
         likelihood=likelihood,
@@ -134,7 +143,7 @@ def fit(
     save_fit(result, output, force=force)
     if not quiet:
         _print_summary(result, ci=CI)
-        out.print(f"saved {output}")
+        out.print(f"saved {output}", markup=False)
 
 
 def _print_summary(result, *, ci: float) -> None:
@@ -331,29 +340,29 @@ def demo(
     Writes runs.csv, fit.nc and report.html in the output folder (existing ones only with
     --force).
     """
-    from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.evaluation.fitting import fit as run_fit
     from bayes_scaling.inference.settings import FitSettings
     from bayes_scaling.inference.storage import atomic_write, check_output, save_fit
     from bayes_scaling.inputs import datasets
     from bayes_scaling.questions.predict import predict
 
-    if output_dir.exists() and not output_dir.is_dir():
-        raise BayesScalingError(f"{output_dir} is a file; --output-dir needs a folder")
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for name in ("runs.csv", "fit.nc", "report.html"):
-        check_output(output_dir / name, force=force)
+    settings = FitSettings(seed=seed, draws=draws)  # checked before anything is written
+    if output_dir.is_dir():
+        for name in ("runs.csv", "fit.nc", "report.html"):
+            check_output(output_dir / name, force=force)
+    output_folder(output_dir, create=False)
     runs = datasets.chinchilla_like(seed=seed)
-
-    atomic_write(output_dir / "runs.csv", lambda tmp: runs.table.to_csv(tmp, index=False))
     if not quiet:
         out.print(
             f"{runs.n_runs} simulated runs from Epoch AI's Chinchilla refit "
-            f"(truth {datasets.CHINCHILLA_TRUTH}) -> {output_dir / 'runs.csv'}"
+            f"(truth {datasets.CHINCHILLA_TRUTH}) -> {output_dir / 'runs.csv'}",
+            markup=False,
         )
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status:
-        result = run_fit(runs, law="chinchilla", settings=FitSettings(seed=seed, draws=draws))
+        result = run_fit(runs, law="chinchilla", settings=settings)
+    output_folder(output_dir)  # created only now: an interrupted demo writes nothing
+    atomic_write(output_dir / "runs.csv", lambda tmp: runs.table.to_csv(tmp, index=False))
     path = save_fit(result, output_dir / "fit.nc", force=True)
     from bayes_scaling.presentation.cli.report import write_demo_report
 
@@ -365,5 +374,5 @@ def demo(
     _print_summary(result, ci=CI)
     inputs, points = _points(predict(result, N=[7e10, 4e11], D=[1.4e12, 8e12]), ci=CI)
     _print_points(points, inputs, CI)
-    out.print(f"saved {path}")
-    out.print(f"report: {report_path}")
+    out.print(f"saved {path}", markup=False)
+    out.print(f"report: {report_path}", markup=False)

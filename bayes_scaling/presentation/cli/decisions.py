@@ -212,10 +212,13 @@ def budget(
         compute_at_probability,
         inference_aware_allocation,
     )
-    from bayes_scaling.questions.optimal import check_positive
 
     check_ci(ci)
-    check_positive("--target-loss", target_loss)
+    if not (math.isfinite(target_loss) and target_loss > 0):
+        raise BayesScalingError(
+            f"--target-loss must be a finite loss > 0 (e.g. 2.1, below the best run's loss), "
+            f"not {target_loss!r}"
+        )
     check_probability(probability, "--probability")
     cost_args = (device_flops, utilization, price_per_hour)
     cost = None

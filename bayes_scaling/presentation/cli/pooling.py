@@ -8,7 +8,14 @@ from typing import Annotated
 
 import typer
 
-from bayes_scaling.presentation.cli.common import app, err, handle_errors, interactive, out
+from bayes_scaling.presentation.cli.common import (
+    app,
+    err,
+    handle_errors,
+    interactive,
+    out,
+    output_folder,
+)
 
 
 @app.command("fit-many")
@@ -44,16 +51,21 @@ def fit_many(
 
     Writes DIR/NAME.nc per fitted job and DIR/summary.json; exits 1 when any job failed.
     """
+    from rich.markup import escape
+
     from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.evaluation.many import fit_many as run_many
     from bayes_scaling.evaluation.many import load_jobs
     from bayes_scaling.inference.storage import atomic_write, check_output, save_fit
 
     jobs = load_jobs(jobs_file)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for job in jobs:
-        check_output(output_dir / f"{job.name}.nc", force=force)
-    check_output(output_dir / "summary.json", force=force)
+    if workers is not None and workers < 1:
+        raise BayesScalingError(f"--workers must be a whole number >= 1, not {workers}")
+    output_folder(output_dir, create=False)
+    if output_dir.is_dir():
+        for job in jobs:
+            check_output(output_dir / f"{job.name}.nc", force=force)
+        check_output(output_dir / "summary.json", force=force)
     client = None
     if scheduler:
         try:
@@ -74,6 +86,7 @@ def fit_many(
     finally:
         if client is not None:
             client.close()
+    output_folder(output_dir)  # created only now: an interrupted run writes nothing
     summary = []
     for result in results:
         entry = result.to_dict()
@@ -86,9 +99,16 @@ def fit_many(
     failed = [r for r in results if not r.ok]
     if not quiet:
         _print_results(results)
-        out.print(f"saved {len(results) - len(failed)} fit(s) and summary.json in {output_dir}")
+        out.print(
+            f"saved {len(results) - len(failed)} fit(s) and summary.json in {output_dir}",
+            markup=False,
+        )
     for r in failed:
-        err.print(f"[bold red]job {r.name} failed:[/] {r.error}", markup=True, soft_wrap=True)
+        err.print(
+            f"[bold red]job {escape(r.name)} failed:[/] {escape(str(r.error))}",
+            markup=True,
+            soft_wrap=True,
+        )
     if failed:
         raise typer.Exit(1)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.presentation.cli.common import (
@@ -57,10 +58,10 @@ def report(
         find_chromium,
     )
 
-    check_output(output, force=force)
+    check_output(output, force=force, example="report.html")
     pdf_path = output.with_suffix(".pdf")
     if pdf:
-        check_output(pdf_path, force=force)
+        check_output(pdf_path, force=force, example="report.pdf")
         if find_chromium() is None:
             raise ChromiumMissingError(
                 "--pdf needs headless Chromium, which is not installed (tried "
@@ -80,13 +81,13 @@ def report(
         )
         path = built.save(output, force=force)
     if not built.gate["ok"]:
-        err.print(f"[yellow]warning:[/] {built.gate['message']}", markup=True)
+        err.print(f"[yellow]warning:[/] {escape(built.gate['message'])}", markup=True)
     if not quiet:
-        out.print(f"report written to {path} ({len(built.figures)} figures)")
+        out.print(f"report written to {path} ({len(built.figures)} figures)", markup=False)
     if pdf:
         printed = print_pdf(path, pdf_path)
         if not quiet:
-            out.print(f"PDF written to {printed}")
+            out.print(f"PDF written to {printed}", markup=False)
 
 
 def write_demo_report(result, path: Path) -> Path:

@@ -84,7 +84,7 @@ class Report:
         """Write :meth:`to_html` to ``path`` atomically; refuses to overwrite unless ``force``."""
         from bayes_scaling.inference.storage import atomic_write, check_output
 
-        path = check_output(path, force=force)
+        path = check_output(path, force=force, example="report.html")
         html = self.to_html(dpi=dpi)
         return atomic_write(path, lambda tmp: tmp.write_text(html, encoding="utf-8"))
 
