@@ -388,3 +388,33 @@ def test_api_snapshot():
 if __name__ == "__main__":  # the generator: python tests/test_contracts.py
     write_snapshot()
     print(f"wrote {SNAPSHOT}")
+
+
+@pytest.mark.model
+def test_loo_works_on_a_saved_and_reloaded_fit(small_fit, tmp_path):
+    """The saved fit carries a log_likelihood group that ArviZ reads directly."""
+    import arviz as az
+
+    path = bayes_scaling.inference.storage.save_fit(small_fit, tmp_path / "fit.nc")
+    loaded = bayes_scaling.load(path)
+    assert "log_likelihood" in loaded.tree.children
+    result = az.loo(loaded.tree)
+    assert np.isfinite(float(result.elpd)) and int(result.n_data_points) == loaded.runs.n_runs
+    # the stored pointwise values are those of the likelihood object (float32 in the file)
+    direct = loaded.log_likelihood()["log_loss"].values
+    stored = loaded.tree["log_likelihood"]["log_loss"].values
+    np.testing.assert_allclose(stored, direct, rtol=1e-5, atol=1e-5)
+
+
+def test_readme_exit_codes_match_the_cli_help():
+    import re
+
+    from bayes_scaling.presentation.cli.common import HELP
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    table = dict(re.findall(r"^\| (\d+) \| ([^|]+) \|$", readme, flags=re.MULTILINE))
+    in_help = dict(re.findall(r"(\d+) ([^;.]+)", HELP.split("Exit codes:")[1]))
+    assert set(table) == set(in_help) == {"0", "1", "2", "3", "130"}
+    for code in table:
+        first = in_help[code].split()[0].lower()
+        assert first in table[code].lower(), (code, table[code], in_help[code])
