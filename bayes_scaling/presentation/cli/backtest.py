@@ -8,11 +8,20 @@ from typing import Annotated
 import typer
 
 from bayes_scaling.presentation.cli.common import (
+    CColOption,
+    DColOption,
     DecimalOption,
     DiscrepancyOption,
+    DropInvalidOption,
+    FlopsPerTokenOption,
+    LawOption,
     LikelihoodOption,
+    LossColOption,
+    NColOption,
     PriorOption,
+    RunsArgument,
     SeedOption,
+    UColOption,
     app,
     echo_warnings,
     err,
@@ -23,22 +32,21 @@ from bayes_scaling.presentation.cli.common import (
     null_status,
     out,
     print_json,
+    read_runs,
 )
 
 
 @app.command()
 @handle_errors
 def backtest(
-    runs: Annotated[Path, typer.Argument(help="Runs table: CSV, TSV, parquet or JSON records.")],
-    law: Annotated[str, typer.Option(help="Law name (see `laws`), name:INPUT, or TOML file.")] = (
-        "chinchilla"
-    ),
-    n_col: Annotated[str | None, typer.Option(help="Column holding N (parameters).")] = None,
-    d_col: Annotated[str | None, typer.Option(help="Column holding D (training tokens).")] = None,
-    c_col: Annotated[str | None, typer.Option(help="Column holding C (training FLOPs).")] = None,
-    u_col: Annotated[str | None, typer.Option(help="Column holding U (unique tokens).")] = None,
-    loss_col: Annotated[str | None, typer.Option(help="Column holding the loss.")] = None,
-    flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
+    runs: RunsArgument,
+    law: LawOption = "chinchilla",
+    n_col: NColOption = None,
+    d_col: DColOption = None,
+    c_col: CColOption = None,
+    u_col: UColOption = None,
+    loss_col: LossColOption = None,
+    flops_per_token: FlopsPerTokenOption = 6.0,
     decimal: DecimalOption = None,
     holdout_fraction: Annotated[
         float | None, typer.Option(help="Hold out this fraction of the largest runs (0.2).")
@@ -67,7 +75,7 @@ def backtest(
     tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 500,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 2,
     seed: SeedOption = 0,
-    drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
+    drop_invalid: DropInvalidOption = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors and the result.")] = False,
 ) -> None:
@@ -82,7 +90,6 @@ def backtest(
     from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.evaluation.backtest import BACKTEST_CI
     from bayes_scaling.evaluation.backtest import backtest as run_backtest
-    from bayes_scaling.inputs.runs import load_runs
     from bayes_scaling.presentation.cli.common import quantities
 
     rules = [
@@ -108,26 +115,19 @@ def backtest(
         seed=seed,
         discrepancy=discrepancy,
     )
-    columns = {
-        k: v
-        for k, v in {"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col}.items()
-        if v
-    }
     mask = None
     if train_col:
         if str(runs) == "-":
             raise BayesScalingError("--train-col reads the table twice: give a file, not '-'")
         mask = _train_mask(runs, train_col, drop_invalid=drop_invalid)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = load_runs(
-            runs,
-            columns=columns,
-            flops_per_token=flops_per_token,
-            drop_invalid=drop_invalid,
-            decimal=decimal,
-        )
-    echo_warnings(caught, quiet or as_json)
+    table = read_runs(
+        runs,
+        columns={"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col},
+        flops_per_token=flops_per_token,
+        drop_invalid=drop_invalid,
+        decimal=decimal,
+        quiet=quiet or as_json,
+    )
     if mask is not None and len(mask) != table.n_runs:
         raise BayesScalingError(
             f"{runs}: --train-col {train_col!r} cannot be combined with --drop-invalid when rows "

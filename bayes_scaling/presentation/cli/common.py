@@ -245,3 +245,46 @@ def fit_settings(
         vary=vary or (),
         centered=CENTERED_CHOICES[centered],
     )
+
+
+# ------------------------------------------------------------------ runs tables from options
+# The options that read a runs table, declared once for every command that reads one.
+RunsArgument = Annotated[
+    Path, typer.Argument(help="Runs table: CSV, TSV, parquet or JSON records; - for stdin.")
+]
+LawOption = Annotated[str, typer.Option(help="Law name (see `laws`), name:INPUT, or TOML file.")]
+NColOption = Annotated[str | None, typer.Option(help="Column holding N (parameters).")]
+DColOption = Annotated[str | None, typer.Option(help="Column holding D (training tokens).")]
+CColOption = Annotated[str | None, typer.Option(help="Column holding C (training FLOPs).")]
+UColOption = Annotated[str | None, typer.Option(help="Column holding U (unique tokens).")]
+LossColOption = Annotated[str | None, typer.Option(help="Column holding the loss.")]
+FlopsPerTokenOption = Annotated[float, typer.Option(help="k in C = k N D.")]
+DropInvalidOption = Annotated[bool, typer.Option(help="Drop runs with invalid values.")]
+
+
+def read_runs(
+    path: Path,
+    *,
+    columns: dict[str, str | None],
+    flops_per_token: float,
+    drop_invalid: bool,
+    decimal: str | None,
+    quiet: bool,
+):
+    """The runs of a command's table options (unset columns are matched by their aliases);
+    the reader's warnings are printed unless ``quiet``."""
+    import warnings
+
+    from bayes_scaling.inputs.runs import load_runs
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        table = load_runs(
+            path,
+            columns={k: v for k, v in columns.items() if v},
+            flops_per_token=flops_per_token,
+            drop_invalid=drop_invalid,
+            decimal=decimal,
+        )
+    echo_warnings(caught, quiet)
+    return table

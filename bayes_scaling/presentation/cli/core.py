@@ -9,11 +9,20 @@ import typer
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.presentation.cli.common import (
+    CColOption,
+    DColOption,
     DecimalOption,
     DiscrepancyOption,
+    DropInvalidOption,
+    FlopsPerTokenOption,
+    LawOption,
     LikelihoodOption,
+    LossColOption,
+    NColOption,
     PriorOption,
+    RunsArgument,
     SeedOption,
+    UColOption,
     app,
     echo_warnings,
     err,
@@ -26,6 +35,7 @@ from bayes_scaling.presentation.cli.common import (
     output_folder,
     print_json,
     quantities,
+    read_runs,
 )
 
 
@@ -33,19 +43,17 @@ from bayes_scaling.presentation.cli.common import (
 @app.command()
 @handle_errors
 def fit(
-    runs: Annotated[Path, typer.Argument(help="Runs table: CSV, TSV, parquet or JSON records.")],
+    runs: RunsArgument,
     output: Annotated[Path, typer.Option("--output", "-o", help="Fit file to write (.nc).")],
-    law: Annotated[str, typer.Option(help="Law name (see `laws`), name:INPUT, or TOML file.")] = (
-        "chinchilla"
-    ),
+    law: LawOption = "chinchilla",
     formula: Annotated[
         str | None, typer.Option(help="Custom law, e.g. 'E + A*C**(-alpha)'; needs --prior.")
     ] = None,
-    n_col: Annotated[str | None, typer.Option(help="Column holding N (parameters).")] = None,
-    d_col: Annotated[str | None, typer.Option(help="Column holding D (training tokens).")] = None,
-    c_col: Annotated[str | None, typer.Option(help="Column holding C (training FLOPs).")] = None,
-    u_col: Annotated[str | None, typer.Option(help="Column holding U (unique tokens).")] = None,
-    loss_col: Annotated[str | None, typer.Option(help="Column holding the loss.")] = None,
+    n_col: NColOption = None,
+    d_col: DColOption = None,
+    c_col: CColOption = None,
+    u_col: UColOption = None,
+    loss_col: LossColOption = None,
     group_col: Annotated[
         str | None, typer.Option(help="Column holding the group label (for --vary).")
     ] = None,
@@ -55,7 +63,7 @@ def fit(
     centered: Annotated[
         str, typer.Option(help="Group parameterisation: auto, centered or noncentered.")
     ] = "auto",
-    flops_per_token: Annotated[float, typer.Option(help="k in C = k N D.")] = 6.0,
+    flops_per_token: FlopsPerTokenOption = 6.0,
     decimal: DecimalOption = None,
     prior: PriorOption = None,
     likelihood: LikelihoodOption = "student_t",
@@ -63,7 +71,7 @@ def fit(
     tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 1000,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
     seed: SeedOption = None,
-    drop_invalid: Annotated[bool, typer.Option(help="Drop runs with invalid values.")] = False,
+    drop_invalid: DropInvalidOption = False,
     near_optimum: Annotated[
         int | None,
         typer.Option(
@@ -80,7 +88,6 @@ def fit(
     import warnings
 
     from bayes_scaling.inference.storage import check_output, save_fit
-    from bayes_scaling.inputs.runs import load_runs
 
     check_output(output, force=force)
     if near_optimum is not None and near_optimum < 1:
@@ -102,28 +109,21 @@ def fit(
         vary=vary,
         centered=centered,
     )
-    columns = {
-        k: v
-        for k, v in {
+    table = read_runs(
+        runs,
+        columns={
             "N": n_col,
             "D": d_col,
             "C": c_col,
             "U": u_col,
             "loss": loss_col,
             "group": group_col,
-        }.items()
-        if v
-    }
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        table = load_runs(
-            runs,
-            columns=columns,
-            flops_per_token=flops_per_token,
-            drop_invalid=drop_invalid,
-            decimal=decimal,
-        )
-    echo_warnings(caught, quiet)
+        },
+        flops_per_token=flops_per_token,
+        drop_invalid=drop_invalid,
+        decimal=decimal,
+        quiet=quiet,
+    )
     if near_optimum is not None:
         from bayes_scaling.inputs.isoflop import near_optimum as select
 
