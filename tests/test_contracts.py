@@ -269,7 +269,8 @@ def test_baseline_predict_follows_the_predict_contract():
 
 
 def test_default_interval_and_keyword_only_ci():
-    from bayes_scaling.presentation.summaries import ScalingAccessor, fit_summary, interval_table
+    from bayes_scaling.core.tables import ScalingAccessor
+    from bayes_scaling.presentation.summaries import fit_summary, interval_table
 
     assert CI == 0.9
     for func in (interval_table, ScalingAccessor.summary, fit_summary):

@@ -180,7 +180,11 @@ def test_inner_refit_keeps_every_setting_but_the_discrepancy(monkeypatch):
     refit = discrepancy.inner_refit(FULL, law=bs.get_law("chinchilla"))
     with pytest.raises(Stop):
         refit(_grouped_runs())
-    assert seen == [FULL.replace(discrepancy=None)]
+    assert seen == [discrepancy.inner_settings(FULL)]
+    # every field but the discrepancy and the number of steps is the fit's own
+    assert discrepancy.inner_settings(FULL) == FULL.replace(discrepancy=None)  # 17, 19 < 250
+    big = FULL.replace(draws=1000, tune=1000)
+    assert discrepancy.inner_settings(big) == big.replace(discrepancy=None, draws=500, tune=500)
 
 
 def test_backtest_and_compare_use_the_fits_own_settings(monkeypatch):

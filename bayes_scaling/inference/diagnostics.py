@@ -124,7 +124,7 @@ def compute(
     tree, *, var_names: Iterable[str], thresholds: Mapping[str, float] | None = None
 ) -> Diagnostics:
     """Diagnostics of the sampled variables ``var_names`` in a sampled DataTree."""
-    import arviz as az
+    import arviz_stats as az
 
     posterior = tree["posterior"].to_dataset()[list(var_names)]
     stats = tree["sample_stats"].to_dataset()

@@ -60,7 +60,7 @@ def check_decimal(decimal: str) -> str:
     return decimal
 
 
-def _mantissa(text: str, value: Any, decimal: str) -> str:
+def _mantissa(text: str, value: Any, decimal: str, *, in_table: bool = True) -> str:
     """Digits and marks -> a plain ``123.45`` string, or a ValueError saying how to write it."""
     group = "," if decimal == "." else "."
     if group in text:
@@ -71,7 +71,12 @@ def _mantissa(text: str, value: Any, decimal: str) -> str:
                 raise _MarkError(
                     value,
                     "a comma is only read as a thousands separator in groups of three "
-                    f"(1,234,567); write {fixed} (with a decimal point)",
+                    f"(1,234,567); write {fixed}"
+                    + (
+                        ", or pass decimal=',' (--decimal ,) if ',' is the decimal mark"
+                        if in_table
+                        else " (with a decimal point)"
+                    ),
                 )
             if decimal == ".":
                 raise _MarkError(
@@ -93,7 +98,7 @@ def _mantissa(text: str, value: Any, decimal: str) -> str:
     return text
 
 
-def parse_quantity(value: Any, *, decimal: str = ".") -> float:
+def parse_quantity(value: Any, *, decimal: str = ".", in_table: bool = True) -> float:
     """A number, possibly with a unit suffix: ``"70M"`` -> 7e7, ``"1.4T"`` -> 1.4e12.
 
     Parameters
@@ -105,6 +110,9 @@ def parse_quantity(value: Any, *, decimal: str = ".") -> float:
     decimal : {".", ","}
         The decimal mark. With ``","``, ``"1,5B"`` is 1.5e9; with ``"."`` it is an error
         (a comma that is not a thousands separator is never dropped silently).
+    in_table : bool
+        Whether the value comes from a table, whose decimal mark can be chosen (the error then
+        suggests ``decimal=','``); a command-line number is told to use a decimal point.
 
     Returns
     -------
@@ -132,7 +140,8 @@ def parse_quantity(value: Any, *, decimal: str = ".") -> float:
     if not match:
         raise ValueError(f"{value!r} is not a number (e.g. 70M, 1.3B, 1.4e12)")
     sign, digits, exponent, suffix = match.groups()
-    number = float(sign + _mantissa(digits, value, decimal) + (f"e{exponent}" if exponent else ""))
+    mantissa = _mantissa(digits, value, decimal, in_table=in_table)
+    number = float(sign + mantissa + (f"e{exponent}" if exponent else ""))
     return number * (_SUFFIX[suffix.lower()] if suffix else 1.0)
 
 

@@ -2,8 +2,11 @@
 
 The typer ``app`` and the helpers every command shares live in :mod:`.common`; each other module
 of this package adds the commands of one area (``core``: fit, summary, predict, laws, demo;
-``decisions``: optimal, budget; ...) and is imported here so that its commands register. Heavy
-modules (PyMC, ArviZ) are imported inside the commands, so ``--help`` stays fast.
+``decisions``: optimal, budget; ...) and is imported here so that its commands register. So a
+module here imports at its top only the standard library, typer, rich, :mod:`bayes_scaling.core`
+and :mod:`.common`; PyMC, nutpie, ArviZ, matplotlib (and the layers that load them) are imported
+inside the commands that need them, and ``--help`` and ``laws`` load none of them
+(``tests/test_startup.py``).
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def quantities(name: str, values: list[str] | None, *, decimal: str = ".") -> li
     parsed = []
     for v in values:
         try:
-            parsed.append(parse_quantity(v, decimal=decimal))
+            parsed.append(parse_quantity(v, decimal=decimal, in_table=False))
         except ValueError as error:
             text = str(error)
             example = "" if "e.g." in text else " (e.g. 70B, 1.4e12)"
@@ -135,6 +135,13 @@ def output_folder(path: Path, option: str = "--output-dir", *, create: bool = Tr
             f"cannot create the folder {path} for {option} ({reason}); choose another folder"
         ) from None
     return path
+
+
+def progress_of(status):
+    """Sampling progress for a status line: a callable updating it, or False without a TTY."""
+    if isinstance(status, null_status):
+        return False
+    return lambda text: status.update(f"sampling: {escape(text)}")
 
 
 class null_status:

@@ -34,6 +34,7 @@ from bayes_scaling.presentation.cli.common import (
     out,
     output_folder,
     print_json,
+    progress_of,
     quantities,
     read_runs,
 )
@@ -138,7 +139,9 @@ def fit(
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_fit(table, law=chosen, settings=settings, strict=strict)
+        result = run_fit(
+            table, law=chosen, settings=settings, strict=strict, progress=progress_of(status)
+        )
     echo_warnings(caught, quiet)
     save_fit(result, output, force=force)
     if not quiet:
@@ -360,7 +363,7 @@ def demo(
         )
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status:
-        result = run_fit(runs, law="chinchilla", settings=settings)
+        result = run_fit(runs, law="chinchilla", settings=settings, progress=progress_of(status))
     output_folder(output_dir)  # created only now: an interrupted demo writes nothing
     atomic_write(output_dir / "runs.csv", lambda tmp: runs.table.to_csv(tmp, index=False))
     path = save_fit(result, output_dir / "fit.nc", force=True)
