@@ -169,3 +169,22 @@ def test_higher_is_better_law_degrades_to_notes(small_fit, monkeypatch):
     for answer in ("forecast", "allocation", "target"):
         assert f'id="answer-{answer}"' in page
     assert page.count("Not available") == 3
+
+
+def test_report_shows_the_fits_own_leave_future_out_calibration(report, small_fit):
+    check = small_fit.info["discrepancy"]["lfo_check"]
+    n_test = small_fit.info["discrepancy"]["n_inner_test"]
+    assert len(check["pit"]) == n_test and all(0 <= v <= 1 for v in check["pit"])
+    assert set(check["calibration"]) == {
+        "0.1",
+        "0.2",
+        "0.3",
+        "0.4",
+        "0.5",
+        "0.6",
+        "0.7",
+        "0.8",
+        "0.9",
+        "0.95",
+    }
+    assert "Calibration on the fit's own held-out runs" in report.figures

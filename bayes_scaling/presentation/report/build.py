@@ -156,6 +156,7 @@ def make_figures(
             {"target": target, "compute": compute, "compute_max": c_max},
         ),
         ("Posterior predictive check of residuals", plots.plot_residuals, {"ci": ci}),
+        ("Calibration on the fit's own held-out runs", _lfo_calibration, {}),
         ("Rank plots", plots.plot_rank, {}),
         ("Energy", plots.plot_energy, {}),
     ]
@@ -169,6 +170,23 @@ def make_figures(
         except BayesScalingError as error:
             notes[title] = str(error)
     return figures, notes
+
+
+def _lfo_calibration(fit: FitRecord):
+    """The calibration figure of the discrepancy's leave-future-out check, when the fit has one."""
+    from bayes_scaling.presentation.plots import plot_calibration
+
+    check = (fit.info.get("discrepancy") or {}).get("lfo_check")
+    if not check or not check.get("pit"):
+        raise QuestionError(
+            "no leave-future-out check: the fit has no extrapolation discrepancy learned from its "
+            "runs (discrepancy=None, or too few runs); run `bayes-scaling backtest` instead"
+        )
+    return plot_calibration(
+        check,
+        title="Largest 20% of the runs forecast from a fit to the rest (with the discrepancy; "
+        "these runs also set its scale)",
+    )
 
 
 def _observed_max_c(fit: FitRecord) -> float:
