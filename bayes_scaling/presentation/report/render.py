@@ -10,14 +10,12 @@ from __future__ import annotations
 import base64
 import io
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from bayes_scaling.presentation.report.build import Report
 
 TEMPLATE = "template.html.j2"
 
@@ -60,8 +58,9 @@ def headline_html(frame: pd.DataFrame) -> str:
     )
 
 
-def render_html(report: Report, *, dpi: int = 100) -> str:
-    """The report as an HTML string."""
+def render_html(report: Any, *, dpi: int = 100) -> str:
+    """The report (a :class:`~bayes_scaling.presentation.report.build.Report`, which calls this
+    function; it is not imported here, so the two modules form no circle) as an HTML string."""
     import jinja2
 
     env = jinja2.Environment(
