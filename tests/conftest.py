@@ -12,13 +12,13 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 ROOT = Path(__file__).resolve().parents[1]
 #: Folder names of the former sibling data checkout -> names of the sets shipped in the package.
 RENAMED = {
-    "epoch_chinchilla_fig4": "epoch_chinchilla",
-    "datablations_2023": "datablations",
-    "revisiting_scaling_laws_2022": "revisiting_scaling_laws",
+    "epoch_chinchilla": "epoch_chinchilla",
+    "datablations": "datablations",
+    "revisiting_scaling_laws": "revisiting_scaling_laws",
 }
 
 
-def shared_file(*parts: str) -> Path:
+def shipped_file(*parts: str) -> Path:
     """Path of a public data file shipped in ``bayes_scaling/data`` (set folder, then file)."""
     from bayes_scaling.inputs.shipped import path
 
@@ -37,7 +37,7 @@ def porian_runs():
 @pytest.fixture(scope="session")
 def epoch_csv() -> Path:
     """Epoch AI's reconstruction of the 245 Chinchilla runs."""
-    return shared_file("epoch_chinchilla", "svg_extracted_data.csv")
+    return shipped_file("epoch_chinchilla", "svg_extracted_data.csv")
 
 
 @pytest.fixture(scope="session")

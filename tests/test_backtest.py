@@ -20,7 +20,7 @@ from bayes_scaling.inputs.laws import get_law
 from bayes_scaling.inputs.runs import load_runs
 from bayes_scaling.presentation.cli import app
 from bayes_scaling.questions.noise import VARIABLE, extrapolation_distance
-from tests.conftest import shared_file
+from tests.conftest import shipped_file
 
 CHINCHILLA = get_law("chinchilla")
 
@@ -174,7 +174,7 @@ def test_fit_with_discrepancy_survives_save_and_load(result, tmp_path):
 
 
 def test_revisiting_curve_uses_its_training_split():
-    path = shared_file("revisiting_scaling_laws_2022", "benchmark.lang.csv")
+    path = shipped_file("revisiting_scaling_laws", "benchmark.lang.csv")
     table = pd.read_csv(path).drop_duplicates()
     curve = table[(table["Domain"] == "NMT") & (table["Model"] == "6 Enc, 6 Dec")]
     runs = load_runs(curve.rename(columns={"Seen Examples": "D", "Loss": "loss"})[["D", "loss"]])

@@ -11,7 +11,7 @@ import xarray as xr
 
 from bayes_scaling.core.errors import DataError
 from bayes_scaling.inputs.runs import Runs, load_runs, parse_quantity
-from tests.conftest import shared_file
+from tests.conftest import shipped_file
 
 
 @pytest.mark.parametrize(
@@ -108,7 +108,7 @@ def test_subset_and_parquet(tmp_path):
 
 
 def test_epoch_points_load():
-    runs = load_runs(shared_file("epoch_chinchilla_fig4", "svg_extracted_data.csv"))
+    runs = load_runs(shipped_file("epoch_chinchilla", "svg_extracted_data.csv"))
     assert runs.n_runs == 245
     assert runs.mapping["N"] == "Model Size" and runs.mapping["C"] == "Training FLOP"
     np.testing.assert_allclose(runs.column("C"), 6 * runs.column("N") * runs.column("D"))

@@ -23,7 +23,7 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling.inference.diagnostics import DiagnosticsWarning
-from tests.conftest import shared_file
+from tests.conftest import shipped_file
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
 
@@ -121,7 +121,7 @@ def test_recovery_pooled_90_percent_coverage():
 
 def test_epoch_chinchilla_within_published_intervals():
     """Besiroglu et al. 2024 (Epoch AI), 95% bootstrap intervals of their refit."""
-    runs = bs.load_runs(shared_file("epoch_chinchilla_fig4", "svg_extracted_data.csv"))
+    runs = bs.load_runs(shipped_file("epoch_chinchilla", "svg_extracted_data.csv"))
     result = bs.fit(runs, law="chinchilla", seed=2024)
     median = result.summary()["median"]
     assert 0.317 <= median["alpha"] <= 0.373

@@ -103,14 +103,19 @@ def test_data_folder_is_not_a_python_package():
     assert not (shipped.path("epoch_chinchilla").parent / "__init__.py").exists()
 
 
-def test_nothing_reads_the_old_sibling_data_folder():
-    # built from pieces so that this file does not match itself
-    old = re.compile("shared" + r"/data|SHARED" + "_DATA|" + r"""["']shared["']\s*/\s*["']data""")
+def test_nothing_reads_outside_the_repository():
+    """Tests, notebooks, benchmarks and scripts find every file inside the checkout: no path
+    climbs above the repository root, and every shipped set lies inside it (a new user has only
+    the repository)."""
+    climbs = re.compile(r"ROOT\.parent|\.parent\.parent|parents\[[2-9]\]|['\"]\.\./")
     hits = [
         f"{path.relative_to(ROOT)}:{number}"
         for folder in ("tests", "notebooks", "benchmarks", "scripts")
         for path in sorted((ROOT / folder).rglob("*.py"))
+        if path.name != "test_shipped.py"
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if old.search(line)
+        if climbs.search(line)
     ]
     assert not hits, hits
+    for name in shipped.names():
+        assert ROOT in shipped.path(name).resolve().parents

@@ -99,6 +99,8 @@ def save_fit(fit: FitRecord, path: str | os.PathLike, *, force: bool = False) ->
         "data": json.dumps(fit.runs.to_metadata()),
         "refs": json.dumps(fit.refs),
         "settings": fit.settings.to_json(),
+        # also on their own, as every fit file has them (read back from the settings)
+        "priors": json.dumps({k: v.to_dict() for k, v in fit.priors.items()}),
         "info": json.dumps(fit.info, default=_jsonable),
         "diagnostics": fit.diagnostics.to_json(),
     }

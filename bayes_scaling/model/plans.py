@@ -186,11 +186,12 @@ def check_fixed_priors(
     fixed = [p.name for p in plans if p.prior.is_fixed and p.name in law.param_names]
     if not fixed:
         return
+    rng = np.random.default_rng(0)  # a fresh stream: the same check gives the same answer
     medians = {}
     for plan in plans:
         kw = plan.prior
         medians[plan.sampled_name] = (
-            float(kw.params[0]) if kw.is_fixed else float(np.median(kw.sample(_RNG, 2001)))
+            float(kw.params[0]) if kw.is_fixed else float(np.median(kw.sample(rng, 2001)))
         )
     params = user_values(law, plans, medians, refs)
     inputs = {c: runs.column(c) for c in law.inputs}
@@ -199,8 +200,9 @@ def check_fixed_priors(
     wrong = np.flatnonzero(~(np.isfinite(mu) & (mu > 0)))
     if wrong.size:
         rows = ", ".join(str(i + 1) for i in wrong[:8])
+        given = ", ".join(f"{n}={_fixed_value(plans, n):g}" for n in fixed)
         raise PriorError(
-            f"with the fixed prior(s) {', '.join(f'{n}={plans_value(plans, n):g}' for n in fixed)} "
+            f"with the fixed prior(s) {given} "
             f"law {law.name!r} is not a positive, finite loss at run(s) {rows} of "
             f"{runs.source} (e.g. {mu[wrong[0]]:.4g}); the model has no valid value there: fix "
             "them to values the data allow, or give them a distribution"
@@ -229,12 +231,10 @@ def _user_bounds(law: Law, param: Any, refs: Mapping[str, float]) -> tuple[float
     return lo, hi
 
 
-def plans_value(plans: tuple[ParameterPlan, ...], name: str) -> float:
+def _fixed_value(plans: tuple[ParameterPlan, ...], name: str) -> float:
     """The fixed value of parameter ``name``."""
     return float(next(p for p in plans if p.name == name).prior.params[0])
 
-
-_RNG = np.random.default_rng(0)
 
 __all__ = [
     "LIKELIHOODS",
