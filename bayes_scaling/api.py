@@ -55,11 +55,12 @@ class ScalingFit(FitRecord):
         D: Any = None,
         C: Any = None,
         U: Any = None,
+        points: Any = None,
         seed: int | None = None,
         group: str | None = None,
     ) -> xr.Dataset:
-        """Expected loss ``mu`` and predicted observed loss ``y``; see :func:`predict`."""
-        return predict(self, N=N, D=D, C=C, U=U, seed=seed, group=group)
+        """Expected target ``mu`` and predicted observation ``y``; see :func:`predict`."""
+        return predict(self, N=N, D=D, C=C, U=U, points=points, seed=seed, group=group)
 
     def optimal(self, *, compute: Any, method: str = "auto") -> xr.Dataset:
         """Compute-optimal N, D, tokens per parameter and loss per draw at each budget."""

@@ -12,6 +12,7 @@ from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import get_law
 from bayes_scaling.model.likelihood import get_likelihood
+from bayes_scaling.model.target import TargetScale
 
 #: Epoch AI's refit of the Chinchilla law (Besiroglu et al. 2024).
 EPOCH = {"E": 1.82, "A": 482.0, "B": 2085.0, "alpha": 0.348, "beta": 0.366}
@@ -54,6 +55,8 @@ def fake_fit(
         seed=0,
         info={},
         pooling=None,
+        refs={},
+        target_scale=TargetScale(),
     )
     # the record's own method, on the fake's posterior and likelihood object
     fake.noise_draws = functools.partial(FitRecord.noise_draws, fake)

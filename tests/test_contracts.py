@@ -46,7 +46,14 @@ QUESTION_MODULES = tuple(
     f"bayes_scaling.questions.{m}" for m in ("predict", "optimal", "budget", "risk", "draws")
 )
 #: Public names of the question modules that are helpers, not questions (no Dataset answer).
-HELPERS = {"CostModel", "complete_inputs", "compute_needed_draws", "group_fit", "law_draws"}
+HELPERS = {
+    "CostModel",
+    "complete_inputs",
+    "compute_needed_draws",
+    "group_fit",
+    "law_draws",
+    "split_points",
+}
 HELPERS |= {"pooled_law_draws", "risk_measure", "run_law_draws"}
 #: Keyword arguments that must come back as coordinates of the same name.
 USER_COORDS = {"N", "D", "C", "U", "compute", "target", "probability", "inference_tokens"}

@@ -106,15 +106,38 @@ def test_custom_formula_law():
         "E + A * C**(-alpha)",
         priors={"E": "HalfNormal(3)", "A": "LogNormal(5, 3)", "alpha": "Gamma(2, 4)"},
     )
-    assert law.param_names == ("E", "A", "alpha") and law.inputs == ("C",)
+    assert set(law.param_names) == {"E", "A", "alpha"} and law.inputs == ("C",)
     assert law.evaluate({"E": 1, "A": 2, "alpha": 1}, {"C": 4.0}) == pytest.approx(1.5)
 
 
-def test_custom_formula_needs_priors_and_inputs():
-    with pytest.raises(LawError, match=r"give a prior for A.*--prior A="):
-        Law.from_formula("E + A * C**(-alpha)", priors={"E": 1, "alpha": "Gamma(2, 4)"})
+def test_custom_formula_needs_inputs():
     with pytest.raises(LawError, match="uses none of the inputs"):
         Law.from_formula("a + b", priors={"a": 1, "b": 2})
+    with pytest.raises(LawError, match="does not use the declared input"):
+        Law.from_formula("E + A * N**(-alpha)", inputs=["lr"])
+
+
+def test_declared_inputs_in_a_formula_and_a_toml(tmp_path):
+    law = Law.from_formula("E + A * N**(-alpha) + c * log(lr / lr_opt)**2", inputs=["lr"])
+    assert law.inputs == ("N", "lr") and law.scale_axes == ("N",)
+    assert law.input_spec("lr").scaling == "log" and not law.input_spec("lr").scale_axis
+    again = Law.from_spec(json.loads(law.to_json()))
+    assert again.inputs == law.inputs and again.scale_axes == law.scale_axes
+    path = tmp_path / "ft.toml"
+    path.write_text(
+        'name = "ft"\nformula = "E + A / x**alpha"\ninputs = ["x"]\n'
+        '[input.x]\nmeaning = "fine-tuning examples"\nscale_axis = true\n'
+        '[target]\nname = "Lossu"\nsupport = "real"\n'
+        '[parameters.alpha]\nprior = "Gamma(2, 4)"\n'
+        '[parameters.E]\nprior = "Normal(0, 2)"\nfrom_scaled = "E * L_scale + L_mean"\n'
+        '[parameters.A]\nprior = "LogNormal(0, 1)"\nfrom_scaled = "A * L_scale * x**alpha"\n'
+    )
+    law = get_law(path)
+    assert law.inputs == ("x",) and law.scale_axes == ("x",)
+    assert law.target.name == "Lossu" and not law.target.is_positive
+    assert "fine-tuning examples" in law.describe() and "Lossu" in law.describe()
+    with pytest.raises(LawError, match="unknown key"):
+        Law.from_spec({**law.to_spec(), "input": {"x": {"scale": True}}})
 
 
 def test_custom_formula_rejects_unsafe_code():

@@ -27,6 +27,7 @@ from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model.plans import plan_parameters
+from bayes_scaling.questions.noise import sort_column
 from bayes_scaling.questions.predict import predict
 
 #: Default fraction of runs held out (the largest ones).
@@ -183,8 +184,8 @@ def split_runs(
             raise DataError(f"holdout fraction must be between 0 and 1 (e.g. 0.2), not {frac!r}")
         col = by
         if not runs.has(col):
-            if len(law.inputs) == 1 and runs.has(law.inputs[0]):
-                col = law.inputs[0]
+            if by == "C" and runs.has(sort_column(law, runs)):
+                col = sort_column(law, runs)  # the law's first scale axis
             else:
                 raise DataError(
                     f"{runs.source}: cannot order runs by {by!r}, which the runs do not have "
@@ -261,9 +262,8 @@ def backtest(
     """
     settings = BACKTEST_SETTINGS if settings is None else settings
     seed = settings.seed if settings.seed is not None else 0
-    if not isinstance(runs, Runs):
-        runs = load_runs(runs)
     law = get_law(law)
+    runs = load_runs(runs, schema=law.schema)
     cis = tuple(sorted({check_ci(c) for c in ci}))
     if not cis:
         raise DataError("give at least one interval probability to score (e.g. ci=(0.5, 0.9))")
@@ -282,7 +282,7 @@ def backtest(
     if test.has("C"):
         inputs["C"] = test.column("C")
     observed = test.column("loss")
-    predictions = predict(result, **inputs, seed=seed + 1)
+    predictions = predict(result, points=inputs, seed=seed + 1)
     predictions["loss"] = ("point", observed, {"long_name": "observed loss (held out)"})
     scores = {"bayes": score_draws(_draws(predictions), observed, ci=cis)}
     base_pred, base_fit = None, None
@@ -290,7 +290,7 @@ def backtest(
         from bayes_scaling.evaluation.baseline import fit_baseline
 
         base_fit = fit_baseline(train, law=law, n_boot=n_boot, seed=seed)
-        base_pred = base_fit.predict(**inputs, seed=seed + 1)
+        base_pred = base_fit.predict(points=inputs, seed=seed + 1)
         scores["baseline"] = score_draws(_draws(base_pred), observed, ci=cis)
     split.pop("mask", None)
     return BacktestResult(

@@ -44,6 +44,8 @@ from bayes_scaling.evaluation.baseline_problem import (
 )
 from bayes_scaling.inputs.laws import Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
+from bayes_scaling.model.plans import references, target_scale
+from bayes_scaling.model.target import TargetScale
 
 __all__ = ["CHINCHILLA_GRID", "BaselineFit", "fit_baseline"]
 
@@ -74,11 +76,17 @@ class BaselineFit:
     settings: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def target_scale(self) -> TargetScale:
+        """The scale of the residuals (log for a positive loss), as in the Bayesian fit."""
+        return target_scale(self.law, references(self.law, self.runs))
+
+    @property
     def residuals(self) -> np.ndarray:
-        """Log residuals ``log loss - log mu`` of the runs at the point fit."""
+        """Residuals ``log loss - log mu`` of the runs at the point fit (target's scale)."""
         inputs = {c: self.runs.column(c) for c in self.law.inputs}
         mu = self.law.evaluate(self.params, inputs)
-        return np.log(self.runs.column("loss")) - np.log(mu)
+        scale = self.target_scale
+        return scale.forward(self.runs.column("loss")) - scale.forward(mu)
 
     def draws(self) -> xr.Dataset:
         """Parameter draws (the bootstrap, or the point estimate as a single draw)."""
@@ -93,6 +101,7 @@ class BaselineFit:
         D: Any = None,
         C: Any = None,
         U: Any = None,
+        points: Any = None,
         seed: int | None = None,
         noise: str = "resample",
     ) -> xr.Dataset:
@@ -109,13 +118,18 @@ class BaselineFit:
         xr.Dataset
             ``mu`` and ``y`` with dims ``chain``, ``draw``, ``point``; coordinates N, D, C, U.
         """
-        from bayes_scaling.questions.predict import complete_inputs
+        from bayes_scaling.questions.predict import complete_inputs, split_points
 
         if noise not in ("resample", "normal"):
             raise QuestionError(f"noise must be 'resample' or 'normal', not {noise!r}")
         law = self.law
+        canonical, extra = split_points(points, N=N, D=D, C=C, U=U)
         inputs = complete_inputs(
-            law.inputs, flops_per_token=self.runs.flops_per_token, N=N, D=D, C=C, U=U
+            law.inputs,
+            flops_per_token=self.runs.flops_per_token,
+            extra=extra,
+            signs={c: law.input_spec(c).sign for c in law.inputs},
+            **canonical,
         )
         draws = self.draws()
         if self.boot is None:
@@ -135,7 +149,7 @@ class BaselineFit:
                 "mu": (dims, np.array(mu), {"long_name": "expected loss (the law's curve)"}),
                 "y": (
                     dims,
-                    mu * np.exp(eps),
+                    self.target_scale.observe(mu, eps),
                     {"long_name": "predicted observed loss (with noise)"},
                 ),
             },
@@ -229,9 +243,8 @@ def fit_baseline(
     >>> base = fit_baseline(datasets.chinchilla_like(), n_boot=200)  # doctest: +SKIP
     >>> base.summary()  # doctest: +SKIP
     """
-    if not isinstance(runs, Runs):
-        runs = load_runs(runs)
     law = get_law(law)
+    runs = load_runs(runs, schema=law.schema)
     if not (np.isfinite(delta) and delta > 0):
         raise BayesScalingError(f"delta must be a finite number > 0, not {delta!r}")
     if int(n_boot) < 0:

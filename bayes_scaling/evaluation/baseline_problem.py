@@ -21,7 +21,13 @@ from scipy import optimize, special
 from bayes_scaling.core.errors import BayesScalingError
 from bayes_scaling.inputs.laws import Law
 from bayes_scaling.inputs.runs import Runs
-from bayes_scaling.model.plans import check_runs, plan_parameters, references, user_values
+from bayes_scaling.model.plans import (
+    check_runs,
+    plan_parameters,
+    references,
+    target_scale,
+    user_values,
+)
 
 __all__ = [
     "CHINCHILLA_GRID",
@@ -66,7 +72,8 @@ class HuberProblem:
         self.free = [p.name for p in self.plans if not p.prior.is_fixed]
         self.log_scale = np.array([_positive(law, name) for name in self.free])
         self.inputs = {c: runs.column(c)[None, :] for c in law.inputs}
-        self.log_loss = np.log(runs.column("loss"))[None, :]
+        self.scale = target_scale(law, self.refs)  # log for a positive loss
+        self.log_loss = self.scale.forward(runs.column("loss"))[None, :]
 
     # theta (optimiser scale) <-> user units
     def to_theta(self, values: Mapping[str, np.ndarray]) -> np.ndarray:
@@ -85,10 +92,13 @@ class HuberProblem:
         return out
 
     def residuals(self, theta: np.ndarray) -> np.ndarray:
-        """Log residuals ``log mu - log loss``, shape (K, n); NaN where the law is invalid."""
+        """Residuals ``log mu - log loss`` (on the target's likelihood scale), shape (K, n).
+
+        NaN where the law is invalid.
+        """
         params = {k: v[:, None] for k, v in self.to_params(theta).items()}
         with np.errstate(all="ignore"):
-            log_mu = np.log(self.law.evaluate(params, self.inputs))
+            log_mu = self.scale.forward(self.law.evaluate(params, self.inputs))
         return np.broadcast_to(log_mu - self.log_loss, (np.atleast_2d(theta).shape[0], self.n))
 
     def values(

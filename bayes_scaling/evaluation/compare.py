@@ -22,7 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from bayes_scaling.core.errors import QuestionError
-from bayes_scaling.model.plans import OBSERVED
+from bayes_scaling.model.plans import observed_values
 from bayes_scaling.questions.predict import pointwise_log_likelihood
 
 if TYPE_CHECKING:
@@ -109,7 +109,8 @@ def loo_tree(fit: FitRecord) -> xr.DataTree:
     """DataTree with ``posterior``, ``log_likelihood`` and ``observed_data`` groups for ArviZ."""
     ll = pointwise_log_likelihood(fit)
     post = fit.posterior[list(fit.param_names)]
-    observed = xr.Dataset({OBSERVED: (("run",), np.log(fit.runs.column("loss")))})
+    name, values = observed_values(fit.law, fit.runs, fit.refs)
+    observed = xr.Dataset({name: (("run",), values)})
     return xr.DataTree.from_dict(
         {"posterior": post, "log_likelihood": ll, "observed_data": observed}
     )

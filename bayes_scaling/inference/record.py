@@ -8,6 +8,7 @@ nothing inside the package imports.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,8 +21,14 @@ from bayes_scaling.inputs.laws import Law
 from bayes_scaling.inputs.priors import Prior
 from bayes_scaling.inputs.runs import Runs
 from bayes_scaling.model.likelihood import Likelihood, get_likelihood
-from bayes_scaling.model.plans import OBSERVED, ParameterPlan, plan_parameters
+from bayes_scaling.model.plans import (
+    ParameterPlan,
+    observed_values,
+    plan_parameters,
+    target_scale,
+)
 from bayes_scaling.model.pooling import PoolingSpec
+from bayes_scaling.model.target import TargetScale
 
 __all__ = ["FitRecord", "LOG_LIKELIHOOD_MAX_VALUES", "log_likelihood"]
 
@@ -108,6 +115,11 @@ class FitRecord:
         """Posterior draws of the law and noise parameters in user units."""
         return self.posterior[list(self.param_names)]
 
+    @property
+    def target_scale(self) -> TargetScale:
+        """The scale on which the likelihood sees the target (log for a positive loss)."""
+        return target_scale(self.law, self.refs)
+
     def noise_draws(self, *, extra_dims: int = 1) -> dict[str, np.ndarray]:
         """Noise parameters' draws shaped (chain, draw, 1, ...) for broadcasting."""
         post = self.posterior
@@ -131,11 +143,13 @@ def log_likelihood(
     *,
     likelihood: str | Likelihood,
     pooling: PoolingSpec | None = None,
+    refs: Mapping[str, float] | None = None,
 ) -> xr.Dataset:
     """Pointwise log-likelihood of each run under each draw (dims chain, draw, run).
 
-    The same likelihood object that fitted the model evaluates it (numpy), on log(loss); for a
-    pooled fit each run uses its own group's parameters.
+    The same likelihood object that fitted the model evaluates it (numpy), on the target's
+    likelihood scale (log(loss) for a positive loss; ``refs`` give a real target's scale); for
+    a pooled fit each run uses its own group's parameters.
     """
     noise_model = get_likelihood(likelihood)
     inputs = {c: runs.column(c)[None, None, :] for c in law.inputs}
@@ -151,12 +165,13 @@ def log_likelihood(
         }
     else:
         params = {name: posterior[name].values[..., None] for name in law.param_names}
+    scale = target_scale(law, refs)
     with np.errstate(divide="ignore", invalid="ignore"):
-        log_mu = np.log(law.evaluate(params, inputs))
-    observed = np.log(runs.column("loss"))[None, None, :]
+        log_mu = scale.forward(law.evaluate(params, inputs))
+    name, observed = observed_values(law, runs, refs or {})
     noise = {n: posterior[n].values[..., None] for n in noise_model.noise_params}
-    ll = noise_model.logpdf(observed, log_mu, noise)
+    ll = noise_model.logpdf(observed[None, None, :], log_mu, noise)
     return xr.Dataset(
-        {OBSERVED: (("chain", "draw", "run"), ll)},
+        {name: (("chain", "draw", "run"), ll)},
         coords={"chain": posterior["chain"], "draw": posterior["draw"]},
     )

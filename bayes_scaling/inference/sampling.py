@@ -26,9 +26,9 @@ from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model.graph import build_model, model_data
 from bayes_scaling.model.native import compile_model
 from bayes_scaling.model.plans import (
-    OBSERVED,
     check_fixed_priors,
     check_runs,
+    observed_values,
     plan_parameters,
     references,
     user_values,
@@ -157,9 +157,8 @@ def prepare(runs: Runs | Any, *, law: str | Law, settings: FitSettings):
     -------
     runs, law, settings, plans, pooling, refs
     """
-    if not isinstance(runs, Runs):
-        runs = load_runs(runs)
     law = get_law(law)
+    runs = load_runs(runs, schema=law.schema)
     plans = plan_parameters(law, settings.priors, likelihood=settings.likelihood)
     check_runs(law, runs, plans)
     pooling = plan_pooling(
@@ -323,7 +322,8 @@ def assemble_tree(
     posterior.attrs = dict(post.attrs)
     stats = sampled_tree["sample_stats"].to_dataset()
     stats = stats.drop_vars([v for v in stats.data_vars if stats[v].dtype == object])
-    observed = xr.Dataset({OBSERVED: (("run",), np.log(runs.column("loss")))})
+    name, values = observed_values(law, runs, refs)
+    observed = xr.Dataset({name: (("run",), values)})
     groups = {
         "posterior": posterior,
         "sample_stats": stats,
@@ -332,6 +332,6 @@ def assemble_tree(
     }
     n_values = posterior.sizes["chain"] * posterior.sizes["draw"] * runs.n_runs
     if pointwise and n_values <= LOG_LIKELIHOOD_MAX_VALUES:
-        ll = log_likelihood(law, runs, posterior, likelihood=likelihood, pooling=pooling)
+        ll = log_likelihood(law, runs, posterior, likelihood=likelihood, pooling=pooling, refs=refs)
         groups["log_likelihood"] = ll.astype("float32")
     return xr.DataTree.from_dict(groups)

@@ -56,14 +56,26 @@ def check_values(
     source: str,
     drop_invalid: bool,
     empty: Mapping[str, Mapping[int, str]],
+    *,
+    signs: Mapping[str, str] | None = None,
 ) -> tuple[pd.DataFrame, int]:
-    """Raise naming the rows with a missing, non-finite or non-positive value (or drop them).
+    """Raise naming the rows with a missing, non-finite or out-of-range value (or drop them).
 
-    ``empty`` maps canonical column -> row -> how an empty cell is shown ("empty").
+    ``empty`` maps canonical column -> row -> how an empty cell is shown ("empty"). ``signs``
+    maps a column to ``positive`` (the default: N, D, C, U, loss), ``nonnegative`` or ``real``;
+    columns named there beyond N, D, C, U, loss are declared inputs.
     """
-    numeric = [c for c in NUMERIC if c in table]
+    signs = dict(signs or {})
+    numeric = [c for c in (*NUMERIC, *signs) if c in table]
+    numeric = list(dict.fromkeys(numeric))
     values = table[numeric].to_numpy(dtype=float)
-    invalid = ~np.isfinite(values) | (values <= 0)
+    invalid = ~np.isfinite(values)
+    for j, col in enumerate(numeric):
+        sign = signs.get(col, "positive")
+        if sign == "positive":
+            invalid[:, j] |= values[:, j] <= 0
+        elif sign == "nonnegative":
+            invalid[:, j] |= values[:, j] < 0
     bad_rows = np.flatnonzero(invalid.any(axis=1))
     if bad_rows.size == 0:
         return table, 0
@@ -73,7 +85,7 @@ def check_values(
             raise DataError(f"{source}: every run has an invalid value; nothing is left to fit")
         warnings.warn(
             f"{source}: dropped {bad_rows.size} of {len(table)} runs with a missing, non-finite or "
-            f"non-positive value (rows {rows_text(bad_rows)})",
+            f"out-of-range value (rows {rows_text(bad_rows)})",
             UserWarning,
             stacklevel=3,
         )
@@ -86,8 +98,10 @@ def check_values(
             details.append(
                 f"column {mapping[canon]!r} ({canon}) at row(s) {rows_text(rows)} has {shown}"
             )
+    rules = {"positive": "> 0", "nonnegative": ">= 0", "real": "finite"}
+    rule = "; ".join(f"{c} {rules[signs.get(c, 'positive')]}" for c in numeric)
     raise DataError(
-        f"{source}: N, D, C, U and loss must be finite and > 0, but "
+        f"{source}: each value must be finite and in range ({rule}), but "
         + "; ".join(details)
         + ". Fix or remove those runs, or pass --drop-invalid (drop_invalid=True) to drop them."
     )

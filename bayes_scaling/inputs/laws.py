@@ -1,11 +1,13 @@
 """Scaling laws as data: a :class:`Law` comes from a TOML spec in ``models/`` or a formula string.
 
-A law names its inputs (canonical run columns ``N``, ``D``, ``C``, ``U``; one-input laws use the
-placeholder ``x`` bound to one of them), its formula (in the user's units), and its parameters in
-evaluation order, each with a default prior. A parameter may carry a ``from_scaled`` rule: the
-sampler then works on a unit-free value and the rule turns it into user units, with input names
-standing for reference values (geometric means of the runs) and ``L_min`` for the smallest observed
-loss. This keeps the sampled parameters nearly uncorrelated whatever the units of the data.
+A law names its inputs (the built-in run columns ``N``, ``D``, ``C``, ``U``, any input it declares
+in an ``[input.NAME]`` table (see :mod:`bayes_scaling.inputs.declared`), and for one-input laws the
+placeholder ``x`` bound to one of N, D, C, U), its target (``[target]``), its formula (in the
+user's units), and its parameters in evaluation order, each with a default prior. A parameter may
+carry a ``from_scaled`` rule: the sampler then works on a unit-free value and the rule turns it
+into user units, with input names standing for reference values (geometric means of the runs) and
+``L_min`` for the smallest observed target (``L_scale``, ``L_mean``: its spread and mean). This
+keeps the sampled parameters nearly uncorrelated whatever the units of the data.
 """
 
 from __future__ import annotations
@@ -21,13 +23,23 @@ from typing import Any
 import numpy as np
 
 from bayes_scaling.core.errors import LawError
+from bayes_scaling.inputs.declared import (
+    CANONICAL,
+    MEAN_REFERENCE,
+    MIN_REFERENCE,
+    SCALE_REFERENCE,
+    InputSpec,
+    Schema,
+    TargetSpec,
+    parse_inputs,
+)
 from bayes_scaling.inputs.formula import Formula, Program, parse_formula, parse_program
 from bayes_scaling.inputs.priors import Prior
 
 #: Canonical run columns a law may take as inputs.
 INPUT_COLUMNS = ("N", "D", "C", "U")
 #: Name that a reference rule uses for the smallest observed loss.
-LOSS_REFERENCE = "L_min"
+LOSS_REFERENCE = MIN_REFERENCE
 #: Name that an optimum rule uses for FLOPs per parameter per token.
 FLOPS_PER_TOKEN_NAME = "k"
 
@@ -83,6 +95,8 @@ class Law:
     optimum: dict[str, Any] | None = None
     published: dict[str, dict[str, Any]] = field(default_factory=dict)
     spec: dict[str, Any] = field(default_factory=dict)
+    declared: tuple[InputSpec, ...] = ()
+    target: TargetSpec = field(default_factory=TargetSpec)
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -96,16 +110,25 @@ class Law:
                     f"law spec {name!r} has no {key!r} entry; see models/chinchilla.toml"
                 )
         inputs = [str(i) for i in spec["inputs"]]
-        input_map = _bind_inputs(name, inputs, spec.get("default_input"), input)
+        tables = spec.get("input", {})
+        if not isinstance(tables, Mapping) or set(tables) - set(inputs):
+            raise LawError(
+                f"law spec {name!r}: [input.NAME] tables must declare names listed in 'inputs' "
+                f"({', '.join(inputs)})"
+            )
+        declared = {n: InputSpec.from_mapping(n, tables[n], law=name) for n in tables}
+        input_map = _bind_inputs(name, inputs, spec.get("default_input"), input, declared)
         if input is not None:
             spec["bound_input"] = input
         elif spec.get("bound_input"):
-            input_map = _bind_inputs(name, inputs, None, spec["bound_input"])
+            input_map = _bind_inputs(name, inputs, None, spec["bound_input"], declared)
+        specs = tuple(declared.get(col) or CANONICAL[col] for col in input_map.values())
+        target = TargetSpec.from_mapping(spec.get("target"), law=name)
         param_specs = spec["parameters"]
         if not isinstance(param_specs, Mapping) or not param_specs:
             raise LawError(f"law spec {name!r}: 'parameters' must be a non-empty table")
         param_names = list(param_specs)
-        refs = [*inputs, LOSS_REFERENCE]
+        refs = [*inputs, LOSS_REFERENCE, SCALE_REFERENCE, MEAN_REFERENCE]
         parameters = []
         for i, (pname, pspec) in enumerate(param_specs.items()):
             if pname in inputs or pname == LOSS_REFERENCE:
@@ -148,6 +171,8 @@ class Law:
             optimum=optimum,
             published=dict(spec.get("published", {})),
             spec=spec,
+            declared=specs,
+            target=target,
         )
 
     @classmethod
@@ -167,43 +192,65 @@ class Law:
         cls,
         formula: str,
         *,
-        priors: Mapping[str, str | float | Prior],
+        priors: Mapping[str, str | float | Prior] | None = None,
+        inputs: Any = None,
+        target: TargetSpec | Mapping[str, Any] | None = None,
         name: str = "custom",
         direction: str = "lower",
     ) -> Law:
-        """Build a law from a formula string; every parameter needs a prior (in user units).
+        """Build a law from a formula string.
 
-        Inputs are the names among ``N``, ``D``, ``C``, ``U``; every other name is a parameter.
+        Inputs are the names among ``N``, ``D``, ``C``, ``U`` and those declared with ``inputs``
+        (names, ``NAME:options`` texts such as ``"data_size:scale"``, or
+        :class:`~bayes_scaling.inputs.declared.InputSpec` objects); every other name is a
+        parameter. A parameter without a prior in ``priors`` (user units) gets a unit-free default
+        from its role in the formula (see :mod:`bayes_scaling.inputs.default_priors`).
 
         Examples
         --------
-        >>> law = Law.from_formula("E + A * C**(-alpha)",
-        ...     priors={"E": "HalfNormal(3)", "A": "LogNormal(5, 3)", "alpha": "Gamma(2, 4)"})
-        >>> law.param_names
-        ('E', 'A', 'alpha')
+        >>> law = Law.from_formula("E + A * C**(-alpha)")
+        >>> law.param_names  # evaluation order: A's unit-free rule uses alpha
+        ('E', 'alpha', 'A')
+        >>> Law.from_formula("E + A * N**(-alpha) + c * log(lr / lr_opt)**2", inputs=["lr"]).inputs
+        ('N', 'lr')
         """
+        from bayes_scaling.inputs.default_priors import default_parameters
+
         parsed = parse_formula(formula)
-        inputs = [c for c in INPUT_COLUMNS if c in parsed.names]
-        if not inputs:
+        extra = {i.name: i for i in parse_inputs(inputs)}
+        names = _names_in_order(formula)
+        unused = [n for n in extra if n not in parsed.names]
+        if unused:
             raise LawError(
-                f"formula {formula!r} uses none of the inputs {', '.join(INPUT_COLUMNS)}; "
-                "write it in terms of N, D, C or U"
+                f"formula {formula!r} does not use the declared input(s) {', '.join(unused)}"
             )
-        params = [n for n in _names_in_order(formula) if n in parsed.names and n not in inputs]
-        missing = [p for p in params if p not in priors]
-        if missing:
+        input_names = [n for n in names if n in parsed.names and (n in CANONICAL or n in extra)]
+        if not input_names:
             raise LawError(
-                f"formula {formula!r}: give a prior for {', '.join(missing)} "
-                f"(e.g. --prior {missing[0]}='Normal(0, 1)'); custom formulas have no defaults"
+                f"formula {formula!r} uses none of the inputs {', '.join(CANONICAL)} and "
+                "declares none; write it in terms of N, D, C or U, or declare its inputs "
+                "(--input lr / inputs=['lr'])"
             )
+        if isinstance(target, Mapping):
+            target = TargetSpec.from_mapping(target, law=name)
+        target = target or TargetSpec()
+        params = [n for n in names if n in parsed.names and n not in input_names]
+        declared = {n: extra.get(n, CANONICAL.get(n)) for n in input_names}
+        parameters = default_parameters(
+            parsed, params, declared, target=target, priors=dict(priors or {})
+        )
         spec = {
             "name": name,
             "title": f"custom law {formula}",
             "formula": formula,
-            "inputs": inputs,
+            "inputs": input_names,
             "direction": direction,
-            "parameters": {p: {"prior": str(Prior.parse(priors[p]))} for p in params},
+            "parameters": parameters,
+            "target": target.to_mapping(),
         }
+        tables = {n: s.to_mapping() for n, s in extra.items()}
+        if tables:
+            spec["input"] = tables
         return cls.from_spec(spec)
 
     # ------------------------------------------------------------------ properties
@@ -214,8 +261,27 @@ class Law:
 
     @property
     def inputs(self) -> tuple[str, ...]:
-        """Canonical run columns the law needs (e.g. ``("N", "D")``)."""
+        """Run columns the law needs (e.g. ``("N", "D")`` or ``("N", "D", "lr", "bs")``)."""
         return tuple(self.input_map.values())
+
+    def input_spec(self, column: str) -> InputSpec:
+        """The declaration of input ``column`` (built-in conventions for N, D, C, U)."""
+        for spec in self.declared:
+            if spec.name == column:
+                return spec
+        if column in CANONICAL:
+            return CANONICAL[column]
+        raise LawError(f"law {self.name!r} has no input {column!r}; it takes {self.inputs}")
+
+    @property
+    def scale_axes(self) -> tuple[str, ...]:
+        """Inputs along which extrapolation distance and backtest cut-offs are measured."""
+        return tuple(s.name for s in self.declared if s.scale_axis)
+
+    @property
+    def schema(self) -> Schema:
+        """What reading runs for this law needs (declared inputs, target)."""
+        return Schema(inputs=self.declared, target=self.target)
 
     def parameter(self, name: str) -> Parameter:
         """The parameter called ``name``."""
@@ -243,29 +309,10 @@ class Law:
         return json.dumps(self.spec)
 
     def describe(self) -> str:
-        """Multi-line description: formula, inputs, parameters with default priors, reference."""
-        lines = [f"{self.name}: {self.title}", f"  L = {self.program.result.text}"]
-        for tname, term in self.program.terms:
-            lines.append(f"    where {tname} = {term.text}")
-        bound = ", ".join(col if f == col else f"{f} = {col}" for f, col in self.input_map.items())
-        lines.append(f"  inputs: {bound}   (direction: {self.direction} is better)")
-        if self.description:
-            lines.append(f"  {self.description}")
-        lines.append("  parameters (default priors):")
-        for p in self.parameters:
-            line = f"    {p.name:<10} ~ {p.prior}"
-            if p.from_scaled is not None:
-                line += f"  on the scaled value; {p.name} = {p.from_scaled.text}"
-            lines.append(line + (f"  -- {p.description}" if p.description else ""))
-            if p.scaled_meaning:
-                lines.append(f"    {'':<10}   scaled value: {p.scaled_meaning}")
-        if self.optimum:
-            lines.append(
-                f"  compute-optimal allocation (closed form): N_opt = {self.optimum['N_opt']}"
-            )
-        if self.reference:
-            lines.append(f"  reference: {self.reference}")
-        return "\n".join(lines)
+        """Multi-line description: formula, inputs, target, default priors, reference."""
+        from bayes_scaling.inputs.law_text import describe_law
+
+        return describe_law(self)
 
 
 def _names_in_order(text: str) -> list[str]:
@@ -288,9 +335,13 @@ def _direction(name: str, value: object) -> str:
 
 
 def _bind_inputs(
-    name: str, inputs: list[str], default: str | None, chosen: str | None
+    name: str,
+    inputs: list[str],
+    default: str | None,
+    chosen: str | None,
+    declared: Mapping[str, InputSpec],
 ) -> dict[str, str]:
-    placeholders = [i for i in inputs if i not in INPUT_COLUMNS]
+    placeholders = [i for i in inputs if i not in INPUT_COLUMNS and i not in declared]
     if chosen is not None and not placeholders:
         raise LawError(
             f"law {name!r} takes the inputs {', '.join(inputs)}; it cannot be bound to {chosen!r}"

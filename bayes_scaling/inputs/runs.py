@@ -33,6 +33,7 @@ from bayes_scaling.inputs.checks import (
     compute_mismatch,
     derive,
 )
+from bayes_scaling.inputs.declared import Schema
 from bayes_scaling.inputs.quantities import (
     DecimalCommaWarning,
     check_decimal,
@@ -92,6 +93,9 @@ class Runs:
         Canonical column -> original column name (``"derived"`` for computed columns).
     n_dropped : int
         Rows dropped by ``drop_invalid``.
+    unused : pandas.DataFrame or None
+        The source's columns that were not read (as read, unvalidated): a law that declares one
+        of them as an input reads it from here (:func:`load_runs` with its ``schema``).
     """
 
     table: pd.DataFrame
@@ -99,6 +103,12 @@ class Runs:
     flops_per_token: float = FLOPS_PER_TOKEN
     mapping: dict[str, str] = field(default_factory=dict)
     n_dropped: int = 0
+    unused: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def unused_columns(self) -> tuple[str, ...]:
+        """Names of the source's columns that were not read."""
+        return () if self.unused is None else tuple(map(str, self.unused.columns))
 
     @property
     def n_runs(self) -> int:
@@ -132,11 +142,13 @@ class Runs:
     def subset(self, mask: Any, *, source: str | None = None) -> Runs:
         """The runs where the boolean ``mask`` is true (a new object; this one is unchanged)."""
         mask = np.asarray(mask, dtype=bool)
+        unused = None if self.unused is None else self.unused.loc[mask].reset_index(drop=True)
         return Runs(
             table=self.table.loc[mask].reset_index(drop=True),
             source=source or self.source,
             flops_per_token=self.flops_per_token,
             mapping=dict(self.mapping),
+            unused=unused,
         )
 
     def to_metadata(self) -> dict[str, Any]:
@@ -186,15 +198,25 @@ class Runs:
         return f"<Runs {self.n_runs} runs from {self.source}: {cols}>"
 
 
-def _match_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str) -> dict[str, str]:
-    """Canonical name -> column of ``table``: explicit mapping first, then names and aliases."""
+def _match_columns(
+    table: pd.DataFrame, columns: Mapping[str, str], source: str, schema: Schema
+) -> dict[str, str]:
+    """Canonical name -> column of ``table``: explicit mapping first, then names and aliases.
+
+    The schema's declared inputs are matched like canonical names (their own name, then their
+    aliases); a target declared with another name than ``loss`` is read from that column.
+    """
     present = list(table.columns)
-    unknown = sorted(set(columns) - set(ALIASES))
+    aliases = {**ALIASES, **{i.name: i.aliases for i in schema.extra}}
+    unknown = sorted(set(columns) - set(aliases))
     if unknown:
         raise DataError(
-            f"{source}: cannot map {', '.join(unknown)}; the canonical columns are "
-            f"{', '.join(ALIASES)}"
+            f"{source}: cannot map {', '.join(unknown)}; the columns a runs table can map are "
+            f"{', '.join(aliases)} (declare other inputs with the law: --input NAME)"
         )
+    target = schema.target.name
+    if "loss" not in columns and target != "loss" and target in present:
+        columns = {**columns, "loss": target}
     mapping: dict[str, str] = {}
     for canon, col in columns.items():
         if col not in present:
@@ -205,10 +227,10 @@ def _match_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str)
         mapping[canon] = col
     used = set(mapping.values())
     folded = {_fold(c): c for c in reversed(present)}
-    for canon, aliases in ALIASES.items():
+    for canon, names in aliases.items():
         if canon in mapping:
             continue
-        for name in (canon, *aliases):
+        for name in (canon, *names):
             col = present[present.index(name)] if name in present else folded.get(_fold(name))
             if col is not None and col not in used:
                 mapping[canon] = col
@@ -217,7 +239,7 @@ def _match_columns(table: pd.DataFrame, columns: Mapping[str, str], source: str)
         else:  # scaled names such as params_millions, tokens (billions)
             for col in present:
                 base, scale = _scaled_name(col)
-                if scale and col not in used and base in (canon.lower(), *aliases):
+                if scale and col not in used and base in (canon.lower(), *names):
                     mapping[canon] = col
                     used.add(col)
                     break
@@ -239,6 +261,7 @@ def load_runs(
     flops_per_token: float = FLOPS_PER_TOKEN,
     drop_invalid: bool = False,
     decimal: str | None = None,
+    schema: Schema | None = None,
 ) -> Runs:
     """Load and validate a table of training runs.
 
@@ -259,6 +282,11 @@ def load_runs(
         whose numeric cells are written with decimal commas (``3,109``, ``0,5``, ``1,5B``) and
         none with grouped thousands (``1,234,567``), else ``"."``. The other mark is accepted
         only as a thousands separator in groups of three (``1,234,567`` / ``1.234.567,5``).
+    schema : Schema, optional
+        A law's declared inputs and target (``law.schema``): its inputs other than N, D, C, U
+        are read too (by name, alias or ``columns``) and checked against their declared sign; a
+        target with ``support = "real"`` may be zero or negative. Default: N, D, C, U and a
+        positive loss.
 
     Returns
     -------
@@ -286,11 +314,16 @@ def load_runs(
     >>> runs.column("C")
     array([5.88e+17, 1.20e+20])
     """
+    schema = schema or Schema()
     if isinstance(source, Runs):
-        if columns or drop_invalid or flops_per_token != source.flops_per_token:
-            # re-derive from the columns the user gave (a derived C used the old k)
+        needs = [i.name for i in schema.extra if not source.has(i.name)]
+        if columns or drop_invalid or flops_per_token != source.flops_per_token or needs:
+            # re-read from the columns the user gave (a derived C used the old k)
             derived = [c for c, origin in source.mapping.items() if origin == "derived"]
-            source = source.table.drop(columns=derived)
+            kept = source.table.drop(columns=derived)
+            if source.unused is not None:
+                kept = pd.concat([kept, source.unused], axis=1)
+            source = kept
         else:
             return source
     k = float(flops_per_token)
@@ -301,13 +334,21 @@ def load_runs(
     raw, name = read_table(source)
     if raw.empty or len(raw.columns) == 0:
         raise DataError(f"{name}: the table has no runs; it needs a header row and one row per run")
-    mapping = _match_columns(raw, dict(columns or {}), name)
+    mapping = _match_columns(raw, dict(columns or {}), name, schema)
+    missing = [i.name for i in schema.extra if i.name not in mapping]
+    if missing:
+        raise DataError(
+            f"{name}: the law takes the input {missing[0]!r}, but the table has no column of that "
+            f"name; its columns are {', '.join(map(str, raw.columns))}. Map one explicitly "
+            f"(--col {missing[0]}=COLUMN, columns={{{missing[0]!r}: COLUMN}})"
+        )
     if "loss" not in mapping:
         raise DataError(
             f"{name}: no loss column; the columns are {', '.join(map(str, raw.columns))}. Name it "
             "'loss' (or val_loss, final_loss, ...) or map it explicitly (--loss-col NAME)"
         )
-    cells = (v for c in NUMERIC if c in mapping for v in raw[mapping[c]].to_numpy())
+    numeric = [*NUMERIC, *(i.name for i in schema.extra)]
+    cells = (v for c in numeric if c in mapping for v in raw[mapping[c]].to_numpy())
     mark, how = choose_decimal(cells, raw.attrs.get(SEP_KEY), name, decimal)
     table = pd.DataFrame(index=pd.RangeIndex(len(raw)))
     empty: dict[str, dict[int, str]] = {}
@@ -322,18 +363,23 @@ def load_runs(
                 raw[col], canon, str(col), name, decimal=mark, how=how
             )
             table[canon] = numbers * (scale or 1.0)
-    table, n_dropped = check_values(table, mapping, name, drop_invalid, empty)
+    signs = {i.name: i.sign for i in schema.extra}
+    signs["loss"] = "positive" if schema.target.is_positive else "real"
+    table, n_dropped = check_values(table, mapping, name, drop_invalid, empty, signs=signs)
+    unused = raw.drop(columns=list(mapping.values())).iloc[table.index.to_numpy()]
     table, derived = derive(table, k, name, raw.columns)
     if not derived:
         message = compute_mismatch(table, k, name)
         if message:
             warnings.warn(message, InconsistentComputeWarning, stacklevel=2)
     mapping.update({c: "derived" for c in derived})
-    order = [c for c in ("N", "D", "C", "U", "loss", "group", "seed") if c in table]
+    extra = [i.name for i in schema.extra]
+    order = [c for c in ("N", "D", "C", "U", *extra, "loss", "group", "seed") if c in table]
     return Runs(
         table=table[order].reset_index(drop=True),
         source=name,
         flops_per_token=k,
         mapping={c: str(mapping[c]) for c in order},
         n_dropped=n_dropped,
+        unused=unused.reset_index(drop=True),
     )

@@ -1,6 +1,7 @@
 """Build the PyMC model of a law fitted to runs.
 
-The likelihood is on log(loss): ``log(loss_i) ~ StudentT(nu, log mu_i, sigma)`` (or Normal; see
+The likelihood is on the target's scale (:mod:`bayes_scaling.model.target`; log(loss) for a
+positive loss): ``log(loss_i) ~ StudentT(nu, log mu_i, sigma)`` (or Normal; see
 :mod:`bayes_scaling.model.likelihood`), where ``mu_i`` is the law's curve at run i in the user's
 units. Parameters enter as planned by :mod:`bayes_scaling.model.plans`.
 """
@@ -12,14 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from bayes_scaling.inputs.declared import SCALE_REFERENCE
 from bayes_scaling.inputs.laws import Law
 from bayes_scaling.inputs.runs import Runs
 from bayes_scaling.model.likelihood import get_likelihood
 from bayes_scaling.model.plans import (
-    OBSERVED,
     check_runs,
     plan_parameters,
     references,
+    target_scale,
     user_values,
 )
 from bayes_scaling.model.pooling import GROUP_INDEX, PoolingSpec, group_tensor
@@ -50,12 +52,15 @@ def build_model(
     plans = plan_parameters(law, priors, likelihood=likelihood)
     check_runs(law, runs, plans)
     refs = dict(refs) if refs is not None else references(law, runs)
+    scale = target_scale(law, refs)
     coords = {"run": np.arange(runs.n_runs)}
     if pooling is not None:
         coords["group"] = list(pooling.groups)
     with pm.Model(coords=coords) as model:
         data = {col: pm.Data(col, runs.column(col), dims="run") for col in law.inputs}
-        observed = pm.Data(OBSERVED + "_data", np.log(runs.column("loss")), dims="run")
+        observed = pm.Data(
+            scale.observed_name + "_data", scale.forward(runs.column("loss")), dims="run"
+        )
         ref_data = {name: pm.Data(f"ref_{name}", value) for name, value in refs.items()}
         if pooling is not None:
             index = pm.Data(GROUP_INDEX, pooling.index(runs.column("group")), dims="run")
@@ -69,10 +74,15 @@ def build_model(
                 sampled[plan.sampled_name] = plan.prior.to_pymc(plan.sampled_name)
         params = user_values(law, plans, sampled, ref_data, backend="pytensor")
         mu = law.program.pytensor({**params, **law.formula_values(data)})
-        log_mu = pt.log(mu)
         noise_model = get_likelihood(likelihood)
         noise = {name: sampled[name] for name in noise_model.noise_params}
-        noise_model.pymc_observed(OBSERVED, log_mu, noise, observed, dims="run")
+        noise_model.pymc_observed(
+            scale.observed_name,
+            scale.forward_pt(mu, ref_data.get(SCALE_REFERENCE)),
+            noise,
+            observed,
+            dims="run",
+        )
     return model
 
 
@@ -83,7 +93,8 @@ def model_data(
     values = {col: runs.column(col) for col in law.inputs}
     if pooling is not None:
         values[GROUP_INDEX] = pooling.index(runs.column("group"))
-    values[OBSERVED + "_data"] = np.log(runs.column("loss"))
+    scale = target_scale(law, refs)
+    values[scale.observed_name + "_data"] = scale.forward(runs.column("loss"))
     values.update({f"ref_{name}": np.asarray(value) for name, value in refs.items()})
     return values
 
@@ -117,7 +128,7 @@ def prior_predictive(
     mu = law.evaluate({k: np.asarray(v)[..., None] for k, v in params.items()}, inputs)
     noise_model = get_likelihood(likelihood)
     noise = {name: sampled[name][..., None] for name in noise_model.noise_params}
-    loss = mu * np.exp(noise_model.draw(rng, noise, mu.shape))
+    loss = target_scale(law, refs).observe(mu, noise_model.draw(rng, noise, mu.shape))
     dims = ("chain", "draw")
     prior = xr.Dataset(
         {k: (dims, np.broadcast_to(v, (1, draws))) for k, v in {**sampled, **params}.items()}

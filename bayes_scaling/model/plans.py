@@ -14,14 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from bayes_scaling.core.errors import DataError, PriorError
+from bayes_scaling.core.errors import DataError, LawError, PriorError
 from bayes_scaling.inputs.formula import Formula
 from bayes_scaling.inputs.laws import LOSS_REFERENCE, Law
 from bayes_scaling.inputs.priors import Prior, parse_priors
 from bayes_scaling.inputs.runs import Runs
 from bayes_scaling.model.likelihood import LIKELIHOODS, get_likelihood
+from bayes_scaling.model.target import TargetScale, target_references
 
-#: Name of the observed variable (log of the observed loss).
+#: Name of the observed variable of a positive target (log of the observed loss); a real target's
+#: is ``TargetScale.observed_name`` (see :mod:`bayes_scaling.model.target`).
 OBSERVED = "log_loss"
 
 
@@ -88,10 +90,32 @@ def check_likelihood(likelihood: str) -> None:
 
 
 def references(law: Law, runs: Runs) -> dict[str, float]:
-    """Reference values: geometric mean of each input column and the smallest observed loss."""
-    refs = {col: float(np.exp(np.mean(np.log(runs.column(col))))) for col in law.inputs}
-    refs[LOSS_REFERENCE] = float(np.min(runs.column("loss")))
+    """Reference values of the runs, the names a ``from_scaled`` rule may use.
+
+    Each input: its geometric mean (log-scaled inputs) or mean (linear ones); ``L_min``: the
+    smallest observed target; ``L_scale`` and ``L_mean``: the target's spread (1 for a positive
+    target) and mean (see :mod:`bayes_scaling.model.target`).
+    """
+    refs = {}
+    for col in law.inputs:
+        values = runs.column(col)
+        log = law.input_spec(col).scaling == "log"
+        refs[col] = float(np.exp(np.mean(np.log(values)))) if log else float(np.mean(values))
+    y = runs.column("loss")
+    refs[LOSS_REFERENCE] = float(np.min(y))
+    refs.update(target_references(law.target, y))
     return refs
+
+
+def target_scale(law: Law, refs: Mapping[str, float] | None) -> TargetScale:
+    """The likelihood's scale of ``law``'s target with the fit's reference values."""
+    return TargetScale.of(law.target, refs)
+
+
+def observed_values(law: Law, runs: Runs, refs: Mapping[str, float]) -> tuple[str, np.ndarray]:
+    """Name and values of the observed variable: the runs' target on the likelihood's scale."""
+    scale = target_scale(law, refs)
+    return scale.observed_name, scale.forward(runs.column("loss"))
 
 
 def user_values(
@@ -104,7 +128,7 @@ def user_values(
 ) -> dict[str, Any]:
     """Law parameters in user units from sampled values (numpy arrays or pytensor tensors)."""
     names = {fname: refs[col] for fname, col in law.input_map.items()}
-    names[LOSS_REFERENCE] = refs[LOSS_REFERENCE]
+    names.update({k: v for k, v in refs.items() if k not in law.input_map.values()})
     out: dict[str, Any] = {}
     for plan in plans:
         if plan.name not in law.param_names:
@@ -118,14 +142,30 @@ def user_values(
 
 
 def check_runs(law: Law, runs: Runs, plans: tuple[ParameterPlan, ...]) -> None:
-    """Check that the runs can identify the law: inputs present and varying, enough runs."""
+    """Check that the runs can identify the law: inputs present and varying, enough runs.
+
+    A parameter named like a column the runs table has but did not read is almost surely an
+    input the law forgot to declare: LawError saying so.
+    """
+    columns = {c: c for c in runs.unused_columns}
+    clash = [p for p in law.param_names if p in columns]
+    if clash:
+        raise LawError(
+            f"{clash[0]!r} is a column of {runs.source}, but law {law.name!r} treats it as a "
+            f"parameter; declare it as an input (--input {clash[0]}, "
+            f"Law.from_formula(..., inputs=[{clash[0]!r}]), or an [input.{clash[0]}] table)"
+        )
     missing = [c for c in law.inputs if not runs.has(c)]
     if missing:
+        flag = (
+            f"--{missing[0].lower()}-col NAME"
+            if missing[0] in "NDCU"
+            else (f"--col {missing[0]}=NAME")
+        )
         raise DataError(
             f"{runs.source}: law {law.name!r} needs the input(s) {', '.join(missing)}, but the "
-            "runs "
-            f"have only {', '.join(runs.table.columns)}; map a column explicitly "
-            f"(e.g. --{missing[0].lower()}-col NAME)"
+            f"runs have only {', '.join(runs.table.columns)}; map a column explicitly "
+            f"(e.g. {flag})"
         )
     n_free = sum(not p.prior.is_fixed for p in plans)
     if runs.n_runs < n_free + 1:
@@ -136,7 +176,7 @@ def check_runs(law: Law, runs: Runs, plans: tuple[ParameterPlan, ...]) -> None:
         )
     for col in law.inputs:
         values = runs.column(col)
-        if np.ptp(np.log(values)) == 0.0:
+        if np.ptp(values) == 0.0:
             raise DataError(
                 f"{runs.source}: input {col} has the same value ({values[0]:.4g}) in every run, "
                 f"so law {law.name!r} cannot learn how loss depends on it; add runs that vary "
@@ -197,13 +237,13 @@ def check_fixed_priors(
     inputs = {c: runs.column(c) for c in law.inputs}
     with np.errstate(all="ignore"):
         mu = np.asarray(law.evaluate(params, inputs), dtype=float)
-    wrong = np.flatnonzero(~(np.isfinite(mu) & (mu > 0)))
+    wrong = np.flatnonzero(~target_scale(law, refs).valid_curve(mu))
     if wrong.size:
         rows = ", ".join(str(i + 1) for i in wrong[:8])
         given = ", ".join(f"{n}={_fixed_value(plans, n):g}" for n in fixed)
         raise PriorError(
             f"with the fixed prior(s) {given} "
-            f"law {law.name!r} is not a positive, finite loss at run(s) {rows} of "
+            f"law {law.name!r} is not a valid {law.target.name} at run(s) {rows} of "
             f"{runs.source} (e.g. {mu[wrong[0]]:.4g}); the model has no valid value there: fix "
             "them to values the data allow, or give them a distribution"
         )
@@ -244,6 +284,8 @@ __all__ = [
     "check_likelihood",
     "check_runs",
     "plan_parameters",
+    "observed_values",
     "references",
+    "target_scale",
     "user_values",
 ]

@@ -1,6 +1,7 @@
 """Probability that a new run's observed loss falls below a target, from the fitted noise.
 
-``y = mu * exp(sigma * eps + delta)``: ``eps`` the fitted Normal or Student-t noise on log loss,
+``y = mu * exp(sigma * eps + delta)`` (on the target's likelihood scale, see
+:mod:`bayes_scaling.model.target`): ``eps`` the fitted Normal or Student-t noise on log loss,
 ``delta`` the extrapolation discrepancy when the fit has one
 (:mod:`bayes_scaling.evaluation.discrepancy`).
 Used by :func:`bayes_scaling.questions.budget.prob_below_target` with ``predictive=True``.
@@ -53,8 +54,9 @@ def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) ->
     post = fit.posterior
     sigma = post["sigma"].values[..., None, None]
     extra = None if extra is None else np.asarray(extra, dtype=float)[..., None]
+    scale = fit.target_scale
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap = np.log(t) - np.log(mu)
+        gap = scale.forward(t) - scale.forward(mu)
     if isinstance(fit.noise, Normal):  # integrated exactly
         scale = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -75,8 +77,12 @@ def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) ->
 
 
 def distance_inputs(law, runs: Runs) -> tuple[str, ...]:
-    """Columns that define the training range: the law's inputs and C when the runs have it."""
-    cols = list(law.inputs)
+    """Columns that define the training range: the law's scale axes, and C when the runs have it.
+
+    Declared inputs that are not scale axes (a learning rate, a batch size) never count: a
+    setting outside its training range is not an extrapolation in scale.
+    """
+    cols = list(law.scale_axes)
     if runs.has("C") and "C" not in cols:
         cols.append("C")
     return tuple(cols)
@@ -90,21 +96,29 @@ def training_maxima(law, runs: Runs) -> dict[str, float]:
 def extrapolation_distance(inputs: Mapping[str, Any], maxima: Mapping[str, float]) -> np.ndarray:
     """e-folds beyond the training range: ``max_k max(0, log(x_k / max_k))`` (0 inside it).
 
-    Columns of ``maxima`` missing from ``inputs`` are ignored.
+    Columns of ``maxima`` missing from ``inputs`` are ignored; with none left (a law without
+    scale axes), every point is inside the range (distance 0).
     """
-    parts = [
-        np.maximum(np.log(np.asarray(inputs[c], float) / m), 0.0)
-        for c, m in maxima.items()
-        if c in inputs
-    ]
+    parts = []
+    for c, m in maxima.items():
+        if c in inputs:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                part = np.log(np.asarray(inputs[c], float) / m)
+            parts.append(np.maximum(np.nan_to_num(part, nan=0.0, neginf=0.0), 0.0))
     if not parts:
-        raise ValueError(f"no input among {', '.join(maxima)} to measure the distance")
+        shapes = [np.shape(v) for v in inputs.values()]
+        return np.zeros(np.broadcast_shapes(*shapes) if shapes else ())
     return np.max(np.stack(np.broadcast_arrays(*parts)), axis=0)
 
 
 def sort_column(law, runs: Runs) -> str:
-    """Column that orders runs from small to large: C when present, else the law's first input."""
-    return "C" if runs.has("C") else law.inputs[0]
+    """Column that orders runs from small to large: C when present, else the first scale axis.
+
+    A law without any scale axis (every input a setting) falls back to its first input.
+    """
+    if runs.has("C"):
+        return "C"
+    return (law.scale_axes or law.inputs)[0]
 
 
 def extrapolation_noise(

@@ -9,6 +9,7 @@ import typer
 
 from bayes_scaling.presentation.cli.common import (
     CColOption,
+    ColOption,
     DColOption,
     DecimalOption,
     DiscrepancyOption,
@@ -23,6 +24,7 @@ from bayes_scaling.presentation.cli.common import (
     SeedOption,
     UColOption,
     app,
+    column_map,
     echo_warnings,
     err,
     fit_settings,
@@ -46,6 +48,7 @@ def backtest(
     c_col: CColOption = None,
     u_col: UColOption = None,
     loss_col: LossColOption = None,
+    col: ColOption = None,
     flops_per_token: FlopsPerTokenOption = 6.0,
     decimal: DecimalOption = None,
     holdout_fraction: Annotated[
@@ -120,13 +123,18 @@ def backtest(
         if str(runs) == "-":
             raise BayesScalingError("--train-col reads the table twice: give a file, not '-'")
         mask = _train_mask(runs, train_col, drop_invalid=drop_invalid)
+    from bayes_scaling.inputs.laws import get_law
+
+    chosen = get_law(law)
+    fixed = {"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col}
     table = read_runs(
         runs,
-        columns={"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col},
+        columns=column_map(fixed, col),
         flops_per_token=flops_per_token,
         drop_invalid=drop_invalid,
         decimal=decimal,
         quiet=quiet or as_json,
+        law=chosen,
     )
     if mask is not None and len(mask) != table.n_runs:
         raise BayesScalingError(
@@ -143,7 +151,7 @@ def backtest(
         warnings.simplefilter("always")
         result = run_backtest(
             table,
-            law=law,
+            law=chosen,
             holdout_fraction=holdout_fraction,
             cutoff_compute=cutoff,
             train_mask=mask,

@@ -267,6 +267,59 @@ UColOption = Annotated[str | None, typer.Option(help="Column holding U (unique t
 LossColOption = Annotated[str | None, typer.Option(help="Column holding the loss.")]
 FlopsPerTokenOption = Annotated[float, typer.Option(help="k in C = k N D.")]
 DropInvalidOption = Annotated[bool, typer.Option(help="Drop runs with invalid values.")]
+ColOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--col",
+        help="Column of any input or of the target, NAME=COLUMN (repeatable), e.g. "
+        "--col lr=learning_rate --col loss='smooth loss'.",
+    ),
+]
+InputOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--input",
+        help="Declare an input of --formula beyond N, D, C, U: NAME[:options] (repeatable); "
+        "options scale (a scale axis), linear, nonnegative, real; e.g. --input lr "
+        "--input data_size:scale.",
+    ),
+]
+TargetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target-name",
+        help="Name of the --formula's target, NAME[:real] for a target that can be negative "
+        "(fitted on its own scale), e.g. Lossu:real. Default: loss, positive.",
+    ),
+]
+
+
+def column_map(fixed: dict[str, str | None], col: list[str] | None) -> dict[str, str]:
+    """Explicit columns from the --x-col options and the repeatable --col NAME=COLUMN."""
+    from bayes_scaling.core.errors import DataError
+
+    columns = {k: v for k, v in fixed.items() if v}
+    for text in col or []:
+        name, sep, column = str(text).partition("=")
+        name, column = name.strip(), column.strip()
+        if not sep or not name or not column:
+            raise DataError(f"--col {text!r}: write NAME=COLUMN, e.g. --col lr=learning_rate")
+        if name in columns and columns[name] != column:
+            raise DataError(f"--col {text!r}: {name} is already mapped to {columns[name]!r}")
+        columns[name] = column
+    return columns
+
+
+def formula_law(formula: str, *, priors, inputs: list[str] | None, target: str | None):
+    """The law of --formula with its declared --input and --target-name."""
+    from bayes_scaling.inputs.declared import TargetSpec
+    from bayes_scaling.inputs.laws import Law
+
+    spec = None
+    if target:
+        name, _, support = target.partition(":")
+        spec = TargetSpec(name=name.strip(), support=(support.strip() or "positive"))
+    return Law.from_formula(formula, priors=priors, inputs=inputs or None, target=spec)
 
 
 def read_runs(
@@ -277,9 +330,11 @@ def read_runs(
     drop_invalid: bool,
     decimal: str | None,
     quiet: bool,
+    law=None,
 ):
     """The runs of a command's table options (unset columns are matched by their aliases);
-    the reader's warnings are printed unless ``quiet``."""
+    the law's declared inputs and target are read too; the reader's warnings are printed
+    unless ``quiet``."""
     import warnings
 
     from bayes_scaling.inputs.runs import load_runs
@@ -292,6 +347,7 @@ def read_runs(
             flops_per_token=flops_per_token,
             drop_invalid=drop_invalid,
             decimal=decimal,
+            schema=None if law is None else law.schema,
         )
     echo_warnings(caught, quiet)
     return table

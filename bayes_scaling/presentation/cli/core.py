@@ -10,11 +10,13 @@ import typer
 from bayes_scaling.core.constants import CI
 from bayes_scaling.presentation.cli.common import (
     CColOption,
+    ColOption,
     DColOption,
     DecimalOption,
     DiscrepancyOption,
     DropInvalidOption,
     FlopsPerTokenOption,
+    InputOption,
     LawOption,
     LikelihoodOption,
     LossColOption,
@@ -22,11 +24,14 @@ from bayes_scaling.presentation.cli.common import (
     PriorOption,
     RunsArgument,
     SeedOption,
+    TargetOption,
     UColOption,
     app,
+    column_map,
     echo_warnings,
     err,
     fit_settings,
+    formula_law,
     handle_errors,
     interactive,
     json_float,
@@ -48,13 +53,17 @@ def fit(
     output: Annotated[Path, typer.Option("--output", "-o", help="Fit file to write (.nc).")],
     law: LawOption = "chinchilla",
     formula: Annotated[
-        str | None, typer.Option(help="Custom law, e.g. 'E + A*C**(-alpha)'; needs --prior.")
+        str | None,
+        typer.Option(help="Custom law, e.g. 'E + A*C**(-alpha)' (default priors; see --prior)."),
     ] = None,
+    input: InputOption = None,
+    target_name: TargetOption = None,
     n_col: NColOption = None,
     d_col: DColOption = None,
     c_col: CColOption = None,
     u_col: UColOption = None,
     loss_col: LossColOption = None,
+    col: ColOption = None,
     group_col: Annotated[
         str | None, typer.Option(help="Column holding the group label (for --vary).")
     ] = None,
@@ -88,12 +97,11 @@ def fit(
     """Fit a scaling law to a table of runs and save the posterior to one netCDF file."""
     import warnings
 
+    from bayes_scaling.core.errors import BayesScalingError
     from bayes_scaling.inference.storage import check_output, save_fit
 
     check_output(output, force=force)
     if near_optimum is not None and near_optimum < 1:
-        from bayes_scaling.core.errors import BayesScalingError
-
         raise BayesScalingError(
             f"--near-optimum must be a whole number >= 1, not {near_optimum}: it keeps that many "
             "model sizes on each side of each IsoFLOP minimum, and a parabola needs three points; "
@@ -110,20 +118,26 @@ def fit(
         vary=vary,
         centered=centered,
     )
+    from bayes_scaling.inputs.laws import get_law
+
+    if formula is not None:
+        chosen = formula_law(formula, priors=settings.priors, inputs=input, target=target_name)
+    elif input or target_name:
+        raise BayesScalingError(
+            "--input and --target-name declare the inputs of --formula; a named law declares "
+            "its own (see `bayes-scaling laws NAME`)"
+        )
+    else:
+        chosen = get_law(law)
+    fixed = {"N": n_col, "D": d_col, "C": c_col, "U": u_col, "loss": loss_col, "group": group_col}
     table = read_runs(
         runs,
-        columns={
-            "N": n_col,
-            "D": d_col,
-            "C": c_col,
-            "U": u_col,
-            "loss": loss_col,
-            "group": group_col,
-        },
+        columns=column_map(fixed, col),
         flops_per_token=flops_per_token,
         drop_invalid=drop_invalid,
         decimal=decimal,
         quiet=quiet,
+        law=chosen,
     )
     if near_optimum is not None:
         from bayes_scaling.inputs.isoflop import near_optimum as select
@@ -133,9 +147,7 @@ def fit(
             out.print(f"near each IsoFLOP minimum: {kept.n_runs} of {table.n_runs} runs kept")
         table = kept
     from bayes_scaling.evaluation.fitting import fit as run_fit
-    from bayes_scaling.inputs.laws import Law
 
-    chosen = Law.from_formula(formula, priors=settings.priors) if formula is not None else law
     status = err.status("compiling and sampling...") if interactive(quiet) else null_status()
     with status, warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
