@@ -128,3 +128,13 @@ def test_fit_recovers_the_optimal_learning_rate(fitted_lr):
     lr_opt = fitted_lr.posterior["lr_opt"].values
     lo, hi = np.quantile(lr_opt, [0.01, 0.99])
     assert lo < 3e-3 < hi and hi / lo < 2.0
+
+
+def test_response_plot_shows_the_bowl_along_a_declared_input(fitted_lr):
+    from bayes_scaling.presentation.plots import plot_response
+
+    fig = plot_response(fitted_lr, x="lr", at={"N": 1e8})
+    ax = fig.axes[0]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "loss" and "lr" in ax.get_xlabel()
+    with pytest.raises(QuestionError, match="no input 'bs'"):
+        plot_response(fitted_lr, x="bs")

@@ -15,6 +15,7 @@ observed loss ``y`` "predicted run loss" everywhere.
 :func:`plot_energy`           energy / E-BFMI
 :func:`plot_residuals`        posterior predictive check of residuals
 :func:`plot_calibration`      calibration curve and PIT histogram of held-out runs
+:func:`plot_response`         the target along one input (lr, batch size, ...) at fixed others
 =========================  ===========================================================
 """
 
@@ -27,6 +28,7 @@ from bayes_scaling.presentation.plots.contours import plot_isoloss
 from bayes_scaling.presentation.plots.curves import plot_isoflop_profiles, plot_loss_vs_compute
 from bayes_scaling.presentation.plots.diagnostics import plot_energy, plot_rank, plot_residuals
 from bayes_scaling.presentation.plots.parameters import plot_parameters
+from bayes_scaling.presentation.plots.response import plot_response
 
 __all__ = [
     "MU_LABEL",
@@ -38,6 +40,7 @@ __all__ = [
     "plot_loss_quantiles",
     "plot_loss_vs_compute",
     "plot_parameters",
+    "plot_response",
     "plot_probability",
     "plot_rank",
     "plot_residuals",

@@ -155,6 +155,11 @@ def make_figures(
             plots.plot_loss_quantiles,
             {"target": target, "compute": compute, "compute_max": c_max},
         ),
+        *(
+            (f"{fit.law.target.name} vs {x}", plots.plot_response, {"x": x, "ci": ci})
+            for x in fit.law.inputs
+            if not fit.law.input_spec(x).is_canonical
+        ),
         ("Posterior predictive check of residuals", plots.plot_residuals, {"ci": ci}),
         ("Calibration on the fit's own held-out runs", _lfo_calibration, {}),
         ("Rank plots", plots.plot_rank, {}),
