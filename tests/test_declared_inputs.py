@@ -138,3 +138,16 @@ def test_response_plot_shows_the_bowl_along_a_declared_input(fitted_lr):
     assert ax.get_xscale() == "log" and ax.get_ylabel() == "loss" and "lr" in ax.get_xlabel()
     with pytest.raises(QuestionError, match="no input 'bs'"):
         plot_response(fitted_lr, x="bs")
+
+
+def test_cli_laws_shows_the_default_priors_of_a_formula():
+    from typer.testing import CliRunner
+
+    from bayes_scaling.presentation.cli import app
+
+    result = CliRunner().invoke(
+        app, ["laws", "--formula", "E + A*N**(-alpha) + c*log(lr/lr_opt)**2", "--input", "lr"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "setting (not a scale axis)" in result.output
+    assert "lr_opt = lr * exp(lr_opt)" in result.output

@@ -325,12 +325,21 @@ def _print_points(points, inputs, ci) -> None:
 @handle_errors
 def laws(
     name: Annotated[str | None, typer.Argument(help="Show one law in full.")] = None,
+    formula: Annotated[
+        str | None, typer.Option(help="Show the default priors a custom formula would get.")
+    ] = None,
+    input: InputOption = None,
+    target_name: TargetOption = None,
 ) -> None:
     """List the built-in laws, or show one's formula, inputs and default priors."""
     from bayes_scaling.inputs.laws import get_law, list_laws
 
+    if formula is not None:
+        law = formula_law(formula, priors=None, inputs=input, target=target_name)
+        out.print(law.describe(), markup=False)
+        return
     if name:
-        out.print(get_law(name).describe())
+        out.print(get_law(name).describe(), markup=False)
         return
     for law_name in list_laws():
         law = get_law(law_name)
