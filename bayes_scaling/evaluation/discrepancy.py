@@ -14,16 +14,16 @@ interpolations are unaffected.
 
 ``tau`` (relative error of the loss per e-fold of extrapolation) is learned from the user's own
 runs by **leave-future-out within the training set**: the law is refitted on the training runs
-below the 80% quantile of compute (or of the law's single input), the held-out upper runs are
-predicted (at most :data:`INNER_MAX_TEST` of them, evenly spaced in compute), and the posterior of
-``tau`` is computed on a grid: the likelihood of each held-out log(loss) is the inner fit's
-predictive density (parameter uncertainty and the fitted, possibly heavy-tailed noise) convolved
-with ``Normal(0, (tau * d_i)^2)``, ``d_i`` being the inner extrapolation distance (see
-:func:`tau_posterior`). The prior is ``tau ~ HalfNormal(0.05)``: weakly informative, since
-published extrapolations of language-model loss are typically off by a few percent over one to two
-decades of compute (e.g. Hoffmann et al. 2022 vs Besiroglu et al. 2024, arXiv:2404.10102), i.e.
-``tau`` of order 0.01. Each posterior draw gets its own ``tau`` draw (stored as the posterior
-variable ``discrepancy_tau``), so uncertainty about ``tau`` widens the tails of ``y``.
+below the 80% quantile of compute (or of the law's first scale axis), the held-out upper runs are
+predicted (at most :data:`INNER_MAX_TEST`, evenly spaced), and the posterior of ``tau`` is
+computed on a grid: the likelihood of each held-out log(loss) is the inner fit's predictive
+density (parameter uncertainty and the fitted noise) convolved with ``Normal(0, (tau * d_i)^2)``,
+``d_i`` the inner extrapolation distance (:func:`tau_loglik`); several cut-offs can be pooled
+(``holdout_fractions``; one by default, see ``benchmarks/results/calibration.md``, ``lfo3``).
+Prior ``tau ~ HalfNormal(0.05)``, weakly informative: published extrapolations of language-model
+loss are typically off by a few percent over one to two decades of compute (e.g. Hoffmann et al.
+2022 vs Besiroglu et al. 2024, arXiv:2404.10102), i.e. ``tau`` of order 0.01. Each posterior
+draw gets its own ``tau`` draw (variable ``discrepancy_tau``), so its uncertainty widens ``y``.
 
 The inner fit's settings are the fit's own with two documented changes, made in one place
 (:func:`inner_settings`): no discrepancy of its own, and half the warm-up steps and draws per
@@ -36,15 +36,16 @@ moves by less than its seed-to-seed spread, a few percent of tau's posterior sd
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, NamedTuple
 
 import numpy as np
 
 from bayes_scaling.core.errors import BayesScalingError
-from bayes_scaling.evaluation.scores import calibration_curve, pit
+from bayes_scaling.evaluation.scores import LEVELS, covered, pit
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.inference.sampling import Progress, sample
 from bayes_scaling.inference.settings import FitSettings
@@ -61,8 +62,10 @@ from bayes_scaling.questions.predict import predict
 METHODS = ("lfo",)
 #: Scale of the half-normal prior of tau (relative loss error per e-fold of extrapolation).
 TAU_PRIOR_SCALE = 0.05
-#: Fraction of the training runs held out by the inner leave-future-out fit.
-INNER_HOLDOUT = 0.2
+#: Fractions of the training runs held out by the inner leave-future-out fits, one fit each.
+INNER_HOLDOUTS = (0.2,)
+#: ``predictive(fit, inputs, seed)``: draws (S, P) of a new run's loss at ``inputs``.
+Predictive = Callable[[FitRecord, dict[str, np.ndarray], int], np.ndarray]
 #: At most this many held-out runs (evenly spaced in the sort column) enter tau's likelihood: the
 #: kernel sums cost held-out runs x draws x grid points, and a thousand runs already pin tau
 #: down far more tightly than the law's extrapolation can be trusted to be stationary.
@@ -76,22 +79,14 @@ _BLOCK = 64
 _GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 400)])
 
 
-def tau_posterior(
-    log_draws: np.ndarray,
-    log_observed: np.ndarray,
-    distance: np.ndarray,
-    *,
-    prior_scale: float = TAU_PRIOR_SCALE,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Grid posterior of tau from held-out runs, ``tau ~ HalfNormal(prior_scale)``.
+def tau_loglik(log_draws: np.ndarray, log_observed: np.ndarray, distance: np.ndarray) -> np.ndarray:
+    """Log-likelihood of tau at every point of the grid, from one set of held-out runs.
 
     The predictive density of each held-out log(loss) given tau is the fit's predictive draws
-    ``log_draws`` (S, P) -- parameter uncertainty and the fitted, possibly heavy-tailed noise --
-    convolved with ``Normal(0, (tau * d_i)^2)``; it is estimated as a Gaussian kernel density
-    whose kernel variance is ``h_i^2 + tau^2 d_i^2`` (``h_i``: Silverman's bandwidth). So tau
-    only grows when the residuals are larger than the fit's own predictive explains.
-
-    Returns the grid and its normalised probabilities.
+    ``log_draws`` (S, P) -- parameter uncertainty and the new-run noise -- convolved with
+    ``Normal(0, (tau * d_i)^2)``; it is estimated as a Gaussian kernel density whose kernel
+    variance is ``h_i^2 + tau^2 d_i^2`` (``h_i``: Silverman's bandwidth). So tau only grows when
+    the residuals are larger than the fit's own predictive explains.
     """
     x = np.asarray(log_draws, float)
     y = np.asarray(log_observed, float)
@@ -116,10 +111,28 @@ def tau_posterior(
             np.exp(work, out=work)
             sums[a:b, i] = work.sum(axis=1, dtype=np.float64)
     log_k = np.log(sums / s) - 0.5 * r2_min / var - 0.5 * np.log(2 * np.pi * var)
-    loglik = log_k.sum(axis=1)
+    return log_k.sum(axis=1)
+
+
+def grid_posterior(
+    loglik: np.ndarray, *, prior_scale: float = TAU_PRIOR_SCALE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Normalised grid posterior of tau from its log-likelihood; tau ~ HalfNormal(prior_scale)."""
     logp = loglik - 0.5 * (_GRID / prior_scale) ** 2 + np.log(np.gradient(_GRID))
     p = np.exp(logp - logp.max())
     return _GRID.copy(), p / p.sum()
+
+
+def tau_posterior(
+    log_draws: np.ndarray,
+    log_observed: np.ndarray,
+    distance: np.ndarray,
+    *,
+    prior_scale: float = TAU_PRIOR_SCALE,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Grid posterior of tau from one set of held-out runs (:func:`tau_loglik`): the grid and
+    its normalised probabilities."""
+    return grid_posterior(tau_loglik(log_draws, log_observed, distance), prior_scale=prior_scale)
 
 
 def _robust_spread(x: np.ndarray) -> np.ndarray:
@@ -131,70 +144,147 @@ def calibrate(
     result: FitRecord,
     *,
     refit: Callable[[Runs], FitRecord],
-    holdout_fraction: float = INNER_HOLDOUT,
+    holdout_fractions: float | Sequence[float] = INNER_HOLDOUTS,
     prior_scale: float = TAU_PRIOR_SCALE,
+    predictive: Predictive | None = None,
 ) -> tuple[np.ndarray | None, np.ndarray, dict[str, Any]]:
     """Leave-future-out residuals of the training runs and the grid posterior of tau.
 
-    Returns ``(grid, probabilities, info)``; when the training runs are too few to hold any out,
-    ``grid`` is None and tau falls back to its prior (``info["method"] == "prior"``).
+    One inner fit per cut-off of ``holdout_fractions`` (:func:`inner_splits`); the cut-offs'
+    log-likelihoods of tau (:func:`tau_loglik`) are averaged, so residuals at several distances
+    count like one split's evidence (a run above several cut-offs is not counted several times).
+    ``predictive(fit, inputs, seed)`` gives the (S, P) draws of a new run's loss at ``inputs``
+    (default :func:`predictive_draws`: ``predict(fit)["y"]``).
+
+    Returns ``(grid, probabilities, info)``; when no cut-off gives an inner fit, ``grid`` is
+    None and tau falls back to its prior (``info["method"] == "prior"``).
     """
-    law, runs = result.law, result.runs
-    col = sort_column(law, runs)
-    values = runs.column(col)
-    cut = np.quantile(values, 1.0 - holdout_fraction)
-    inner = values <= cut
+    law = result.law
+    draw = predictive_draws if predictive is None else predictive
+    col = sort_column(law, result.runs)
     info: dict[str, Any] = {"method": "lfo", "sort_by": col, "prior_scale": prior_scale}
-    if inner.all() or not inner.any():
-        info.update(method="prior", reason="training runs do not span enough values of " + col)
+    loglik = np.zeros(_GRID.size)
+    held: list[tuple[InnerSplit, np.ndarray, np.ndarray, np.ndarray]] = []
+    reasons: list[str] = []
+    splits = inner_splits(result, refit=refit, holdout_fractions=holdout_fractions)
+    for k, split in enumerate(splits):
+        if isinstance(split, str):
+            reasons.append(split)
+            continue
+        train, test, inner_fit = split.train, split.test, split.fit
+        inputs = {c: test.column(c) for c in law.inputs}
+        y = np.asarray(draw(inner_fit, inputs, result.seed + 7 + k), float)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            log_y = np.log(y.reshape(-1, test.n_runs))
+        log_y = np.clip(np.nan_to_num(log_y, nan=0.0, posinf=700.0, neginf=-700.0), -700, 700)
+        maxima = training_maxima(law, train)
+        distance = extrapolation_distance(
+            {c: test.column(c) for c in maxima if test.has(c)}, maxima
+        )
+        observed = test.column("loss")
+        loglik += tau_loglik(log_y, np.log(observed), distance)
+        held.append((split, log_y, observed, distance))
+    if not held:
+        info.update(method="prior", reason="; ".join(dict.fromkeys(reasons)))
         return None, np.empty(0), info
-    train = runs.subset(inner, source=f"{runs.source} (inner training runs)")
-    test = runs.subset(~inner)
-    held_out = test.n_runs
-    if held_out > INNER_MAX_TEST:
-        test = test.subset(_evenly_spaced(test.column(col), INNER_MAX_TEST))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            inner_fit = refit(train)
-    except (BayesScalingError, ValueError, FloatingPointError) as e:
-        info.update(method="prior", reason=f"the inner fit failed: {e}")
-        return None, np.empty(0), info
-    gate = inner_fit.diagnostics
-    info["inner_gate"] = {"ok": bool(gate.ok), "failed": list(gate.failed)}
-    inputs = {c: test.column(c) for c in law.inputs}
-    pred = predict(inner_fit, **inputs, seed=result.seed + 7)
-    with np.errstate(over="ignore", divide="ignore"):
-        log_y = np.log(pred["y"].values.reshape(-1, test.n_runs))
-    log_y = np.clip(np.nan_to_num(log_y, nan=0.0, posinf=700.0, neginf=-700.0), -700.0, 700.0)
-    maxima = training_maxima(law, train)
-    distance = extrapolation_distance({c: test.column(c) for c in maxima if test.has(c)}, maxima)
-    grid, prob = tau_posterior(
-        log_y, np.log(test.column("loss")), distance, prior_scale=prior_scale
-    )
+    grid, prob = grid_posterior(loglik / len(held), prior_scale=prior_scale)
+    cutoffs = [h[0] for h in held]
+    gates = [c.fit.diagnostics for c in cutoffs]
+    failed = list(dict.fromkeys(f for g in gates for f in g.failed))
     info.update(
-        n_inner_train=int(train.n_runs),
-        n_inner_test=int(test.n_runs),
-        n_inner_held_out=int(held_out),
-        inner_max_distance=float(distance.max()),
+        inner_gate={"ok": all(bool(g.ok) for g in gates), "failed": failed},
+        holdout_fractions=[c.fraction for c in cutoffs],
+        n_inner_train=cutoffs[0].train.n_runs,
+        n_inner_test=sum(c.test.n_runs for c in cutoffs),
+        n_inner_held_out=sum(c.n_held_out for c in cutoffs),
+        inner_max_distance=max(float(h[3].max()) for h in held),
         tau_median=float(grid[np.searchsorted(np.cumsum(prob), 0.5)]),
-        lfo_check=_lfo_check(log_y, test.column("loss"), distance, grid, prob, result.seed),
+        lfo_check=_lfo_check(held, grid, prob, result.seed),
     )
     return grid, prob, info
 
 
-def _lfo_check(log_y, observed, distance, grid, prob, seed: int) -> dict[str, Any]:
-    """Calibration of the inner fit's forecasts of its held-out runs, discrepancy included.
+class InnerSplit(NamedTuple):
+    """One inner cut-off: the ``fraction`` of the training runs held out (the largest by the
+    sort column), the inner ``train`` runs, the ``test`` runs predicted (at most
+    :data:`INNER_MAX_TEST`, evenly spaced), ``n_held_out`` before that cap, the inner ``fit``."""
+
+    fraction: float
+    train: Runs
+    test: Runs
+    n_held_out: int
+    fit: FitRecord
+
+
+def inner_splits(
+    result: FitRecord,
+    *,
+    refit: Callable[[Runs], FitRecord],
+    holdout_fractions: float | Sequence[float] = INNER_HOLDOUTS,
+) -> Iterator[InnerSplit | str]:
+    """The inner leave-future-out fits of ``result``'s training runs, one per cut-off.
+
+    For each ``f`` of ``holdout_fractions`` (smallest first) the runs at or below the ``1 - f``
+    quantile of the sort column (C when the runs have it, else the law's first input) are
+    refitted with ``refit``. Yields an :class:`InnerSplit`, or a text saying why a cut-off gave
+    none (no run on one side, or the inner fit failed); a cut-off selecting the same inner runs
+    as an earlier one is skipped.
+    """
+    runs = result.runs
+    col = sort_column(result.law, runs)
+    values = runs.column(col)
+    fractions = sorted({float(f) for f in np.atleast_1d(holdout_fractions)})
+    if not fractions or not all(0.0 < f < 1.0 for f in fractions):
+        raise BayesScalingError(f"holdout fractions must lie in (0, 1), not {fractions}")
+    seen: list[np.ndarray] = []
+    for frac in fractions:
+        inner = values <= np.quantile(values, 1.0 - frac)
+        if inner.all() or not inner.any():
+            yield "training runs do not span enough values of " + col
+            continue
+        if any(np.array_equal(inner, m) for m in seen):
+            continue
+        seen.append(inner)
+        train = runs.subset(inner, source=f"{runs.source} (inner training runs)")
+        test = runs.subset(~inner)
+        held_out = test.n_runs
+        if held_out > INNER_MAX_TEST:
+            test = test.subset(_evenly_spaced(test.column(col), INNER_MAX_TEST))
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                inner_fit = refit(train)
+        except (BayesScalingError, ValueError, FloatingPointError) as e:
+            yield f"the inner fit failed: {e}"
+            continue
+        yield InnerSplit(frac, train, test, int(held_out), inner_fit)
+
+
+def predictive_draws(fit: FitRecord, inputs: dict[str, np.ndarray], seed: int) -> np.ndarray:
+    """Draws (S, P) of a new run's loss at ``inputs``: ``predict(fit)["y"]`` (the default)."""
+    y = predict(fit, points=inputs, seed=seed)["y"].transpose("chain", "draw", "point").values
+    return y.reshape(-1, y.shape[-1])
+
+
+def _lfo_check(held, grid, prob, seed: int) -> dict[str, Any]:
+    """Calibration of the inner fits' forecasts of their held-out runs, discrepancy included.
 
     The held-out runs also taught tau, so this check is somewhat optimistic; the report shows it
-    as the fit's own leave-future-out calibration (PIT values and the calibration curve).
+    as the fit's own leave-future-out calibration (PIT values and the calibration curve, pooled
+    over the cut-offs).
     """
     rng = np.random.default_rng(seed + 13)
-    tau = rng.choice(grid, size=log_y.shape[0], p=prob)[:, None]
-    draws = np.exp(log_y + tau * distance[None, :] * rng.standard_normal(log_y.shape))
+    pits: list[float] = []
+    hits: dict[float, list[np.ndarray]] = {}
+    for _, log_y, observed, distance in held:
+        tau = rng.choice(grid, size=log_y.shape[0], p=prob)[:, None]
+        draws = np.exp(log_y + tau * distance[None, :] * rng.standard_normal(log_y.shape))
+        pits += [float(v) for v in pit(draws, observed)]
+        for c in LEVELS:
+            hits.setdefault(c, []).append(covered(draws, observed, ci=c))
     return {
-        "pit": [float(v) for v in pit(draws, observed)],
-        "calibration": {f"{c:g}": v for c, v in calibration_curve(draws, observed).items()},
+        "pit": pits,
+        "calibration": {f"{c:g}": float(np.mean(np.concatenate(h))) for c, h in hits.items()},
     }
 
 
@@ -212,6 +302,8 @@ def add_discrepancy(
     refit: Callable[[Runs], FitRecord],
     method: str = "lfo",
     prior_scale: float = TAU_PRIOR_SCALE,
+    holdout_fractions: float | Sequence[float] = INNER_HOLDOUTS,
+    predictive: Predictive | None = None,
 ) -> FitRecord:
     """A copy of ``result`` whose predictive ``y`` includes the extrapolation discrepancy.
 
@@ -219,15 +311,19 @@ def add_discrepancy(
     ``info["discrepancy"]`` (method, training maxima, calibration details); ``mu`` and the
     fitted parameters are unchanged.
     """
-    import dataclasses
-
     import xarray as xr
 
     if method not in METHODS:
         raise BayesScalingError(
             f"unknown discrepancy method {method!r}; choose one of {', '.join(METHODS)} or None"
         )
-    grid, prob, info = calibrate(result, refit=refit, prior_scale=prior_scale)
+    grid, prob, info = calibrate(
+        result,
+        refit=refit,
+        holdout_fractions=holdout_fractions,
+        prior_scale=prior_scale,
+        predictive=predictive,
+    )
     post = result.posterior
     shape = (post.sizes["chain"], post.sizes["draw"])
     rng = np.random.default_rng(result.seed + 11)
