@@ -41,6 +41,7 @@ _LAZY = {
     "load": "bayes_scaling.api",
     "load_runs": "bayes_scaling.inputs.runs",
     "optimal_allocation": "bayes_scaling.questions.optimal",
+    "optimize": "bayes_scaling.questions.optimize",
     "prior_predictive": "bayes_scaling.model.graph",
     "prob_below_target": "bayes_scaling.questions.budget",
     "risk_optimal_allocation": "bayes_scaling.questions.budget",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
     )
     from bayes_scaling.questions.draws import group_fit
     from bayes_scaling.questions.optimal import frontier, optimal_allocation
+    from bayes_scaling.questions.optimize import optimize
 
 __all__ = [
     "CI",
@@ -96,6 +98,7 @@ __all__ = [
     "load",
     "load_runs",
     "optimal_allocation",
+    "optimize",
     "plots",
     "prior_predictive",
     "prob_below_target",

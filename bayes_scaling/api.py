@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ from bayes_scaling.inputs.runs import Runs
 from bayes_scaling.presentation.summaries import fit_summary
 from bayes_scaling.questions.budget import compute_at_probability
 from bayes_scaling.questions.optimal import optimal_allocation
+from bayes_scaling.questions.optimize import optimize
 from bayes_scaling.questions.predict import pointwise_log_likelihood, predict
 
 __all__ = ["ScalingFit", "fit", "load"]
@@ -65,6 +67,18 @@ class ScalingFit(FitRecord):
     def optimal(self, *, compute: Any, method: str = "auto") -> xr.Dataset:
         """Compute-optimal N, D, tokens per parameter and loss per draw at each budget."""
         return optimal_allocation(self, compute=compute, method=method)
+
+    def optimize(
+        self,
+        *,
+        over: Mapping[str, tuple[float, float]],
+        at: Mapping[str, Any] | None = None,
+        risk: str = "mean",
+        level: float = 0.9,
+        group: str | None = None,
+    ) -> xr.Dataset:
+        """Best setting of the ``over`` inputs, the others fixed ``at``; see :func:`optimize`."""
+        return optimize(self, over=over, at=at, risk=risk, level=level, group=group)
 
     def budget(self, *, target: float, probability: Any = 0.9) -> xr.Dataset:
         """Compute at which P(expected loss <= target) reaches ``probability``, with N and D."""

@@ -55,6 +55,13 @@ CASES = [
     Case("summary_missing", "summary missing.nc", 1, ("missing.nc does not exist",)),
     Case("summary_ci_two", "summary fit.nc --ci 2", 1, ("ci", "between 0 and 1", "2.0")),
     Case("summary_no_arguments", "summary", 2, ("Missing argument",)),
+    # --- optimize
+    Case("optimize_unknown_input", "optimize fit.nc --over lr=1e-5:1e-1 --at N=7B --at D=2T", 1,
+         ("no input 'lr'",)),
+    Case("optimize_reversed_bounds", "optimize fit.nc --over N=1e12:1e8 --at C=1e21", 1,
+         ("low < high",)),
+    Case("optimize_no_colon", "optimize fit.nc --over N=1e8 --at C=1e21", 1,
+         ("NAME=LOW:HIGH",)),
     # --- predict
     Case("predict_n_decimal_comma", f"{PREDICT} --n 1,5B", 1, ("--n", "'1,5B'", "write 1.5B")),
     Case("predict_n_decimal_comma_hint", f"{PREDICT} --n 1,5B", 1, ("write 1.5B",),

@@ -43,7 +43,8 @@ SNAPSHOT = Path(__file__).with_name("api_snapshot.json")
 UPDATE_ENV = "BAYES_SCALING_UPDATE_SNAPSHOT"
 SAMPLE = ("chain", "draw")
 QUESTION_MODULES = tuple(
-    f"bayes_scaling.questions.{m}" for m in ("predict", "optimal", "budget", "risk", "draws")
+    f"bayes_scaling.questions.{m}"
+    for m in ("predict", "optimal", "budget", "risk", "draws", "optimize")
 )
 #: Public names of the question modules that are helpers, not questions (no Dataset answer).
 HELPERS = {
@@ -138,6 +139,9 @@ CONTRACTS: dict[str, Contract] = {
         Contract("data_constrained_allocation", {**C2, "unique_tokens": 2e10}, f"{OPT}; {DC}",
                  labels={"loss": EXP, "loss_unconstrained": EXP, "extra_loss": EXP},
                  fit="data_constrained"),
+        Contract("optimize", {"over": {"N": (1e8, 1e12)}, "at": {"C": 1e21}},
+                 "N_argmin loss loss_min:", "N_decision risk_value:",
+                 {"loss": EXP, "loss_min": EXP}, derived=lambda f, kw: {"C": 1e21}),
     )
 }
 # fmt: on

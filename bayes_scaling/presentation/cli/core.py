@@ -43,6 +43,9 @@ from bayes_scaling.presentation.cli.common import (
     quantities,
     read_runs,
 )
+from bayes_scaling.presentation.cli.optimize import point_rows as _points
+from bayes_scaling.presentation.cli.optimize import print_points as _print_points
+from bayes_scaling.presentation.cli.optimize import read_points
 
 
 # ---------------------------------------------------------------------------------------- fit
@@ -254,13 +257,21 @@ def predict_command(
     d: Annotated[list[str] | None, typer.Option("--d", help="Tokens D (repeatable).")] = None,
     c: Annotated[list[str] | None, typer.Option("--c", help="FLOPs C (repeatable).")] = None,
     u: Annotated[list[str] | None, typer.Option("--u", help="Unique tokens U.")] = None,
+    points_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--points",
+            help="Table of points (CSV, parquet, ...): one row per point, a column per input "
+            "of the law (N, D, C, lr, ...); combined with --n/--d/--c/--u by broadcasting.",
+        ),
+    ] = None,
     group: Annotated[
         str | None, typer.Option(help="Group of a pooled fit (default: a new, unseen group).")
     ] = None,
     ci: Annotated[float, typer.Option(help="Probability of the central interval.")] = CI,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Expected loss (mu, the law's curve) and predicted observed loss (y) at new points."""
+    """Expected target (mu, the law's curve) and predicted observed target (y) at new points."""
     from bayes_scaling.core.intervals import check_ci
     from bayes_scaling.inference.storage import load_fit
     from bayes_scaling.questions.predict import predict
@@ -273,51 +284,15 @@ def predict_command(
         D=quantities("d", d),
         C=quantities("c", c),
         U=quantities("u", u),
-        **({"group": group} if group is not None else {}),
+        points=None if points_file is None else read_points(points_file, result.law),
+        group=group,
     )
     inputs, points = _points(ds, ci=ci)
     if as_json:
-        print_json({"law": result.law.name, "ci": ci, "points": points})
+        print_json({"law": result.law.name, "target": ds.attrs["target"], "ci": ci,
+                    "points": points})  # fmt: skip
         return
-    _print_points(points, inputs, ci)
-
-
-def _points(ds, *, ci: float) -> tuple[list[str], list[dict]]:
-    """Input names and one JSON-able row per prediction point (mu and y intervals)."""
-    bounds = ds.scaling.interval(ci=ci)
-    inputs = [k for k in ("N", "D", "C", "U") if k in ds.coords]
-    points = []
-    for i in range(ds.sizes["point"]):
-        row = {"inputs": {k: float(ds[k][i]) for k in inputs}}
-        for var in ("mu", "y"):
-            row[var] = {s: float(bounds[f"{var}_{s}"][i]) for s in ("median", "lower", "upper")}
-        points.append(row)
-    return inputs, points
-
-
-def _print_points(points, inputs, ci) -> None:
-    from rich.table import Table
-
-    from bayes_scaling.presentation.formatting import quantity
-
-    table = Table(
-        title=f"loss forecast ({ci:.0%} intervals; mu = expected loss on the law's "
-        "curve, y = a new run's observed loss)"
-    )
-    for k in inputs:
-        table.add_column(k, justify="right")
-    table.add_column("mu median", justify="right")
-    table.add_column("mu interval", justify="right")
-    table.add_column("y interval", justify="right")
-    for p in points:
-        mu, y = p["mu"], p["y"]
-        table.add_row(
-            *[quantity(k, p["inputs"][k]) for k in inputs],
-            f"{mu['median']:.4f}",
-            f"{mu['lower']:.4f} – {mu['upper']:.4f}",
-            f"{y['lower']:.4f} – {y['upper']:.4f}",
-        )
-    out.print(table)
+    _print_points(points, inputs, ci, target=ds.attrs.get("target", "loss"))
 
 
 # ---------------------------------------------------------------------------------------- laws
