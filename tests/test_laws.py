@@ -14,10 +14,15 @@ BUILT_IN = [
     "broken_power_law",
     "chinchilla",
     "data_constrained",
+    "farseer",
     "isoflop",
     "kaplan",
     "log_law",
+    "lr_bs",
+    "moe",
     "power_law",
+    "rectified_ft",
+    "vocab",
 ]
 
 

@@ -108,9 +108,12 @@ def check_values(
 
 
 def derive(
-    table: pd.DataFrame, k: float, source: str, present: Any
+    table: pd.DataFrame, k: float, source: str, present: Any, *, required: bool = True
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Fill in the missing one of N, D, C from the other two with C = k N D."""
+    """Fill in the missing one of N, D, C from the other two with C = k N D.
+
+    With none of them, DataError when ``required`` (the law takes N, D or C).
+    """
     table = table.copy()
     have = {c for c in ("N", "D", "C") if c in table}
     derived = []
@@ -123,7 +126,7 @@ def derive(
     elif have == {"D", "C"}:
         table["N"] = table["C"] / (k * table["D"])
         derived.append("N")
-    elif not have:
+    elif not have and required:
         raise DataError(
             f"{source}: no column for N (parameters), D (tokens) or C (FLOPs); the columns are "
             f"{', '.join(map(str, present))}. Rename them (e.g. params, tokens, flops) or map "

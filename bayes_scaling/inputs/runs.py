@@ -367,7 +367,9 @@ def load_runs(
     signs["loss"] = "positive" if schema.target.is_positive else "real"
     table, n_dropped = check_values(table, mapping, name, drop_invalid, empty, signs=signs)
     unused = raw.drop(columns=list(mapping.values())).iloc[table.index.to_numpy()]
-    table, derived = derive(table, k, name, raw.columns)
+    # a law whose inputs include none of N, D, C (e.g. fine-tuning examples only) needs none
+    needs_size = not schema.inputs or any(i.name in ("N", "D", "C") for i in schema.inputs)
+    table, derived = derive(table, k, name, raw.columns, required=needs_size)
     if not derived:
         message = compute_mismatch(table, k, name)
         if message:
