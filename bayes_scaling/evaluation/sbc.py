@@ -39,11 +39,12 @@ from scipy import stats
 from bayes_scaling.core.errors import BayesScalingError
 from bayes_scaling.inference.sampling import compiled_model, run_nutpie
 from bayes_scaling.inference.settings import FitSettings
+from bayes_scaling.inputs.declared import MEAN_REFERENCE, SCALE_REFERENCE
 from bayes_scaling.inputs.laws import LOSS_REFERENCE, Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model.graph import model_data
 from bayes_scaling.model.likelihood import get_likelihood
-from bayes_scaling.model.plans import plan_parameters, references, user_values
+from bayes_scaling.model.plans import plan_parameters, references, target_scale, user_values
 
 __all__ = ["DESIGNS", "SBCResult", "design_runs", "rank_pvalue", "run_sbc"]
 
@@ -51,7 +52,8 @@ __all__ = ["DESIGNS", "SBCResult", "design_runs", "rank_pvalue", "run_sbc"]
 SBC_SETTINGS = FitSettings(draws=150, tune=150, chains=2, seed=0, discrepancy=None)
 #: Laws checked by default, with the input bound for one-input laws.
 BUILT_IN = ("power_law:C", "log_law:C", "broken_power_law:C", "chinchilla", "kaplan",
-            "data_constrained", "isoflop")  # fmt: skip
+            "data_constrained", "isoflop", "lr_bs", "vocab", "moe", "rectified_ft",
+            "farseer")  # fmt: skip
 
 
 def _grid_nd() -> dict[str, np.ndarray]:
@@ -72,7 +74,13 @@ def _grid_isoflop() -> dict[str, np.ndarray]:
     return {"N": (0.09 * c**0.5 * factor).ravel(), "C": c.ravel()}
 
 
-#: Fixed simulation design of each law: canonical input columns (C = 6 N D is derived).
+def _grid(**axes: np.ndarray) -> dict[str, np.ndarray]:
+    """Every combination of the given input values, one run each."""
+    mesh = np.meshgrid(*axes.values(), indexing="ij")
+    return {name: m.ravel() for name, m in zip(axes, mesh, strict=True)}
+
+
+#: Fixed simulation design of each law: input columns (C = 6 N D is derived).
 DESIGNS: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "power_law": lambda: {"C": np.geomspace(1e18, 1e22, 16)},
     "log_law": lambda: {"C": np.geomspace(1e18, 1e22, 16)},
@@ -81,6 +89,21 @@ DESIGNS: dict[str, Callable[[], dict[str, np.ndarray]]] = {
     "kaplan": _grid_nd,
     "data_constrained": _grid_ndu,
     "isoflop": _grid_isoflop,
+    "farseer": _grid_nd,
+    "lr_bs": lambda: _grid(
+        N=np.geomspace(1e8, 1e9, 3),
+        D=np.geomspace(4e9, 1e11, 3),
+        lr=np.geomspace(1e-4, 1e-2, 4),
+        bs=np.geomspace(64, 1024, 3),
+    ),
+    "moe": lambda: _grid(N=np.geomspace(1.5e7, 1.3e9, 5), experts=np.array([1, 8, 32, 128, 512.0])),
+    "rectified_ft": lambda: {"data_size": np.geomspace(200, 1.6e6, 14)},
+    "vocab": lambda: _grid(
+        Nnv=np.geomspace(3e7, 1e9, 3),
+        V=np.geomspace(4096, 65536, 3),
+        d_embed=np.array([512.0, 1024.0]),
+        H=np.geomspace(1e9, 1e11, 3),
+    ),
 }
 
 
@@ -94,7 +117,7 @@ def design_runs(law: Law, inputs: Mapping[str, np.ndarray] | None = None) -> Run
         inputs = DESIGNS[law.name]()
     table = pd.DataFrame({k: np.asarray(v, dtype=float) for k, v in inputs.items()})
     table["loss"] = 1.0
-    return load_runs(table)
+    return load_runs(table, schema=law.schema)
 
 
 @dataclass
@@ -172,23 +195,24 @@ def rank_pvalue(ranks: np.ndarray, n_draws: int, *, bins: int = 10, seed: int = 
 
 
 def _simulate(law, plans, refs, inputs, rng, noise_model, max_tries=1000):
-    """One prior draw (sampled values and user-unit parameters) and its simulated losses."""
+    """One prior draw (sampled values and user-unit parameters) and its simulated targets."""
+    scale = target_scale(law, refs)
     for tries in range(1, max_tries + 1):
         sampled = {p.sampled_name: float(p.prior.sample(rng, 1)[0]) for p in plans}
         params = user_values(law, plans, sampled, refs)
         with np.errstate(all="ignore"):
             mu = law.evaluate(params, inputs)
-        if not np.all(np.isfinite(mu) & (mu > 0)):
+        if not np.all(scale.valid_curve(mu)):
             continue
         noise = {n: sampled[n] for n in noise_model.noise_params}
         with np.errstate(all="ignore"):
-            loss = mu * np.exp(noise_model.draw(rng, noise, mu.shape))
-        if np.all(np.isfinite(loss) & (loss > 0)):
+            loss = scale.observe(mu, noise_model.draw(rng, noise, mu.shape))
+        if np.all(scale.valid_curve(loss)):
             truth = {**{k: float(v) for k, v in params.items()}, **noise}
             return truth, loss, tries - 1
     raise BayesScalingError(
         f"SBC for law {law.name!r}: {max_tries} prior draws in a row gave a law that is not "
-        "positive and finite at the design; the priors do not suit this design"
+        f"a valid {law.target.name} at the design; the priors do not suit this design"
     )
 
 
@@ -238,7 +262,9 @@ def run_sbc(
     plans = plan_parameters(law, settings.priors, likelihood=settings.likelihood)
     runs = design_runs(law, design)
     inputs = {c: runs.column(c) for c in law.inputs}
-    fixed_refs = {**references(law, runs), LOSS_REFERENCE: 1.0}
+    # fixed references: the smallest target 1 and, for a real target, spread 1 around 0
+    fixed_refs = {**references(law, runs), LOSS_REFERENCE: 1.0, SCALE_REFERENCE: 1.0,
+                  MEAN_REFERENCE: 0.0}  # fmt: skip
     rng = np.random.default_rng(seed)
     t0 = time.perf_counter()
     compiled, reused = compiled_model(
