@@ -151,3 +151,17 @@ def test_cli_laws_shows_the_default_priors_of_a_formula():
     assert result.exit_code == 0, result.output
     assert "setting (not a scale axis)" in result.output
     assert "lr_opt = lr * exp(lr_opt)" in result.output
+
+
+def test_simulate_reads_declared_inputs_and_real_targets():
+    from bayes_scaling.inputs.datasets import simulate
+
+    truth = {"E": 5.0, "A1": 10.0, "a1": 0.4, "A2": 20.0, "a2": 0.6, "A3": 30.0, "a3": 0.4}
+    design = {
+        "Nnv": np.geomspace(1e8, 1e9, 6),
+        "V": np.geomspace(4096, 65536, 6),
+        "d_embed": np.full(6, 768.0),
+        "H": np.geomspace(1e9, 1e11, 6),
+    }
+    runs = simulate("vocab", truth, design, sigma=0.01, seed=2)
+    assert runs.has("V") and (runs.column("loss") < 0).all()

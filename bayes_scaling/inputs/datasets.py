@@ -44,10 +44,11 @@ def simulate(
     params : mapping
         True parameter values in user units.
     inputs : mapping
-        Canonical columns (N, D, C, U, group) as equal-length arrays; C = 6 N D is added when
-        N and D are given.
+        Input columns (N, D, C, U, any the law declares, group) as equal-length arrays;
+        C = 6 N D is added when N and D are given.
     sigma, nu : float
-        Noise scale on log(loss), and Student-t degrees of freedom (None: Normal noise).
+        Noise scale on log(loss) (for a real target: in units of the target's spread across
+        the runs, additive), and Student-t degrees of freedom (None: Normal noise).
     seed : int
     name : str
         Source name shown in messages.
@@ -59,8 +60,12 @@ def simulate(
         table["C"] = FLOPS_PER_TOKEN * table["N"] * table["D"]
     mu = law.evaluate(dict(params), {c: table[c].to_numpy(float) for c in law.inputs})
     eps = rng.standard_normal(len(table)) if nu is None else rng.standard_t(nu, len(table))
-    table["loss"] = mu * np.exp(sigma * eps)
-    runs = load_runs(table)
+    if law.target.is_positive:
+        table["loss"] = mu * np.exp(sigma * eps)
+    else:  # the fit's own scale of a real target (see bayes_scaling.model.target)
+        spread = float(np.std(mu)) or float(np.max(np.abs(mu))) or 1.0
+        table["loss"] = mu + sigma * spread * eps
+    runs = load_runs(table, schema=law.schema)
     return dataclasses.replace(runs, source=f"<built-in {name}>")
 
 
