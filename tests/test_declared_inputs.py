@@ -165,3 +165,39 @@ def test_simulate_reads_declared_inputs_and_real_targets():
     }
     runs = simulate("vocab", truth, design, sigma=0.01, seed=2)
     assert runs.has("V") and (runs.column("loss") < 0).all()
+
+
+def test_scores_of_a_real_target_are_on_its_own_scale():
+    from bayes_scaling.evaluation.scores import score_draws
+
+    rng = np.random.default_rng(0)
+    observed = np.array([-4.0, -3.5, -3.0])
+    draws = observed[None, :] + 0.1 * rng.standard_normal((2000, 3))
+    scores = score_draws(draws, observed, log=False)
+    assert np.isfinite(scores["log_score"]) and np.isfinite(scores["crps"])
+    assert scores["crps"] < 0.1 and scores["coverage"][0.9] == 1.0
+
+
+@pytest.mark.model
+def test_a_real_target_fits_with_its_discrepancy_and_reports(tmp_path):
+    from bayes_scaling.api import fit
+    from bayes_scaling.inputs.datasets import simulate
+    from bayes_scaling.presentation.report import build_report
+
+    rng = np.random.default_rng(4)
+    n = 40
+    truth = {"E": 5.0, "A1": 10.0, "a1": 0.4, "A2": 20.0, "a2": 0.6, "A3": 30.0, "a3": 0.4}
+    design = {
+        "Nnv": np.exp(rng.uniform(np.log(3e7), np.log(1e9), n)),
+        "V": np.exp(rng.uniform(np.log(4096), np.log(65536), n)),
+        "d_embed": rng.choice([512.0, 1024.0], n),
+        "H": np.exp(rng.uniform(np.log(1e9), np.log(1e11), n)),
+    }
+    runs = simulate("vocab", truth, design, sigma=0.01, seed=5)
+    result = fit(runs, law="vocab", draws=150, tune=200, chains=2, seed=1)
+    assert result.target_scale.observed_name == "scaled_target"
+    assert "discrepancy_tau" in result.posterior
+    y = result.predict(points={k: v[:3] for k, v in design.items()})["y"].values
+    assert np.isfinite(y).all() and (np.median(y, axis=(0, 1)) < 0).all()
+    report = build_report(result)
+    assert any(title.startswith("Lossu vs") for title in report.figures)

@@ -24,6 +24,7 @@ NAMES = (
     "04_your_own_law",
     "05_chinchilla_reanalysis",
     "06_porian_pooled",
+    "07_laws_of_any_inputs",
 )
 NOTEBOOKS = [ROOT / "notebooks" / f"{name}.py" for name in NAMES]
 

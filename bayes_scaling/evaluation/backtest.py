@@ -284,14 +284,15 @@ def backtest(
     observed = test.column("loss")
     predictions = predict(result, points=inputs, seed=seed + 1)
     predictions["loss"] = ("point", observed, {"long_name": "observed loss (held out)"})
-    scores = {"bayes": score_draws(_draws(predictions), observed, ci=cis)}
+    log = law.target.is_positive  # a real target is scored on its own scale
+    scores = {"bayes": score_draws(_draws(predictions), observed, ci=cis, log=log)}
     base_pred, base_fit = None, None
     if baseline:
         from bayes_scaling.evaluation.baseline import fit_baseline
 
         base_fit = fit_baseline(train, law=law, n_boot=n_boot, seed=seed)
         base_pred = base_fit.predict(points=inputs, seed=seed + 1)
-        scores["baseline"] = score_draws(_draws(base_pred), observed, ci=cis)
+        scores["baseline"] = score_draws(_draws(base_pred), observed, ci=cis, log=log)
     split.pop("mask", None)
     return BacktestResult(
         law=law,

@@ -162,6 +162,7 @@ def calibrate(
     law = result.law
     draw = predictive_draws if predictive is None else predictive
     col = sort_column(law, result.runs)
+    scale = result.target_scale  # tau lives on the likelihood's scale of the target
     info: dict[str, Any] = {"method": "lfo", "sort_by": col, "prior_scale": prior_scale}
     loglik = np.zeros(_GRID.size)
     held: list[tuple[InnerSplit, np.ndarray, np.ndarray, np.ndarray]] = []
@@ -174,15 +175,14 @@ def calibrate(
         train, test, inner_fit = split.train, split.test, split.fit
         inputs = {c: test.column(c) for c in law.inputs}
         y = np.asarray(draw(inner_fit, inputs, result.seed + 7 + k), float)
-        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            log_y = np.log(y.reshape(-1, test.n_runs))
+        log_y = scale.forward(y.reshape(-1, test.n_runs))  # log(y) for a positive loss
         log_y = np.clip(np.nan_to_num(log_y, nan=0.0, posinf=700.0, neginf=-700.0), -700, 700)
         maxima = training_maxima(law, train)
         distance = extrapolation_distance(
             {c: test.column(c) for c in maxima if test.has(c)}, maxima
         )
         observed = test.column("loss")
-        loglik += tau_loglik(log_y, np.log(observed), distance)
+        loglik += tau_loglik(log_y, scale.forward(observed), distance)
         held.append((split, log_y, observed, distance))
     if not held:
         info.update(method="prior", reason="; ".join(dict.fromkeys(reasons)))
@@ -199,7 +199,7 @@ def calibrate(
         n_inner_held_out=sum(c.n_held_out for c in cutoffs),
         inner_max_distance=max(float(h[3].max()) for h in held),
         tau_median=float(grid[np.searchsorted(np.cumsum(prob), 0.5)]),
-        lfo_check=_lfo_check(held, grid, prob, result.seed),
+        lfo_check=_lfo_check(held, grid, prob, result.seed, scale=scale),
     )
     return grid, prob, info
 
@@ -266,7 +266,7 @@ def predictive_draws(fit: FitRecord, inputs: dict[str, np.ndarray], seed: int) -
     return y.reshape(-1, y.shape[-1])
 
 
-def _lfo_check(held, grid, prob, seed: int) -> dict[str, Any]:
+def _lfo_check(held, grid, prob, seed: int, *, scale) -> dict[str, Any]:
     """Calibration of the inner fits' forecasts of their held-out runs, discrepancy included.
 
     The held-out runs also taught tau, so this check is somewhat optimistic; the report shows it
@@ -278,7 +278,8 @@ def _lfo_check(held, grid, prob, seed: int) -> dict[str, Any]:
     hits: dict[float, list[np.ndarray]] = {}
     for _, log_y, observed, distance in held:
         tau = rng.choice(grid, size=log_y.shape[0], p=prob)[:, None]
-        draws = np.exp(log_y + tau * distance[None, :] * rng.standard_normal(log_y.shape))
+        noise = tau * distance[None, :] * rng.standard_normal(log_y.shape)
+        draws = scale.inverse(log_y + noise)
         pits += [float(v) for v in pit(draws, observed)]
         for c in LEVELS:
             hits.setdefault(c, []).append(covered(draws, observed, ci=c))

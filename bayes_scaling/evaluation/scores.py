@@ -66,34 +66,37 @@ def relative_width(draws, *, ci: float) -> np.ndarray:
     """Width of the central ``ci`` interval divided by the median, per point."""
     draws = np.asarray(draws, float)
     lower, upper = central_interval(draws, ci=ci)
-    return (upper - lower) / np.median(draws, axis=0)
+    return (upper - lower) / np.abs(np.median(draws, axis=0))
 
 
 def relative_error(draws, observed) -> np.ndarray:
     """``|median - observed| / observed`` per point."""
     draws, observed = _as_arrays(draws, observed)
-    return np.abs(np.median(draws, axis=0) - observed) / observed
+    return np.abs(np.median(draws, axis=0) - observed) / np.abs(observed)
 
 
-def _log_draws(draws: np.ndarray) -> np.ndarray:
-    """log of the draws, with overflow (inf) and underflow (0) of heavy-tailed draws clipped."""
+def _log_draws(draws: np.ndarray, log: bool = True) -> np.ndarray:
+    """log of the draws (``log=False``: the draws, for a real target), clipped at overflow
+    (inf) and underflow (0) of heavy-tailed draws."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        x = np.log(draws)
+        x = np.log(draws) if log else np.asarray(draws, float)
     return np.clip(
         np.nan_to_num(x, nan=0.0, posinf=_LOG_LIMIT, neginf=-_LOG_LIMIT), -_LOG_LIMIT, _LOG_LIMIT
     )
 
 
-def log_density(draws, observed) -> np.ndarray:
+def log_density(draws, observed, *, log: bool = True) -> np.ndarray:
     """Log predictive density of log(observed), per point, from a Gaussian KDE of log(draws).
+
+    ``log=False`` scores the values themselves (a real target, which can be negative).
 
     The bandwidth follows Silverman's rule with the robust spread ``min(sd, IQR / 1.349)``,
     floored at 1e-6 so that a degenerate predictive (a point fit without noise) gives a finite,
     very poor score instead of ``-inf`` or ``nan``.
     """
     draws, observed = _as_arrays(draws, observed)
-    x = _log_draws(draws)
-    y = np.log(observed)
+    x = _log_draws(draws, log)
+    y = np.log(observed) if log else observed
     s = x.shape[0]
     sd = x.std(axis=0, ddof=1) if s > 1 else np.zeros(x.shape[1])
     q75, q25 = np.quantile(x, [0.75, 0.25], axis=0)
@@ -106,15 +109,17 @@ def log_density(draws, observed) -> np.ndarray:
     return top + np.log(np.mean(np.exp(log_k - top[None, :]), axis=0))
 
 
-def crps(draws, observed) -> np.ndarray:
+def crps(draws, observed, *, log: bool = True) -> np.ndarray:
     """Continuous ranked probability score on log(loss), energy form, per point (lower is better).
+
+    ``log=False``: on the values themselves (a real target).
 
     ``E|X - y| - E|X - X'| / 2`` with the expectation over draws; ``E|X - X'|`` is computed in
     O(S log S) from the sorted draws.
     """
     draws, observed = _as_arrays(draws, observed)
-    x = np.sort(_log_draws(draws), axis=0)
-    y = np.log(observed)
+    x = np.sort(_log_draws(draws, log), axis=0)
+    y = np.log(observed) if log else observed
     s = x.shape[0]
     term1 = np.mean(np.abs(x - y[None, :]), axis=0)
     weights = (2 * np.arange(1, s + 1) - s - 1)[:, None]
@@ -135,21 +140,24 @@ def calibration_curve(draws, observed, *, levels=LEVELS) -> dict[float, float]:
     return {float(c): coverage(draws, observed, ci=c) for c in levels}
 
 
-def interval_score(draws, observed, *, ci: float) -> np.ndarray:
+def interval_score(draws, observed, *, ci: float, log: bool = True) -> np.ndarray:
     """Interval score of the central ``ci`` interval on log(loss), per point (lower is better).
 
     ``(u - l) + (2 / a) (l - y) [y < l] + (2 / a) (y - u) [y > u]`` with ``a = 1 - ci``
     (Gneiting & Raftery 2007, eq. 43).
     """
     draws, observed = _as_arrays(draws, observed)
-    lower, upper = central_interval(_log_draws(draws), ci=ci)
-    y = np.log(observed)
+    lower, upper = central_interval(_log_draws(draws, log), ci=ci)
+    y = np.log(observed) if log else observed
     a = 1.0 - check_ci(ci)
     return (upper - lower) + (2 / a) * np.maximum(lower - y, 0) + (2 / a) * np.maximum(y - upper, 0)
 
 
-def score_draws(draws, observed, *, ci=(0.5, 0.9)) -> dict:
+def score_draws(draws, observed, *, ci=(0.5, 0.9), log: bool = True) -> dict:
     """All scores of one method on one set of held-out points.
+
+    ``log=False`` computes the log score, CRPS and interval score on the values themselves (a
+    real target such as a normalised loss) instead of on log(loss).
 
     Returns
     -------
@@ -169,9 +177,11 @@ def score_draws(draws, observed, *, ci=(0.5, 0.9)) -> dict:
         "widths": widths,
         "width": widths[cis[-1]],
         "mare": float(np.median(relative_error(draws, observed))),
-        "log_score": float(np.mean(log_density(draws, observed))),
-        "crps": float(np.mean(crps(draws, observed))),
-        "interval_score": {c: float(np.mean(interval_score(draws, observed, ci=c))) for c in cis},
+        "log_score": float(np.mean(log_density(draws, observed, log=log))),
+        "crps": float(np.mean(crps(draws, observed, log=log))),
+        "interval_score": {
+            c: float(np.mean(interval_score(draws, observed, ci=c, log=log))) for c in cis
+        },
         "calibration": calibration_curve(draws, observed),
         "pit": [float(v) for v in pit(draws, observed)],
         "n": int(observed.size),

@@ -155,16 +155,18 @@ def plot_residuals(fit: FitRecord, *, ci: float = CI, seed: int = 0) -> Figure:
 
     law = fit.law
     inputs = {c: fit.runs.column(c)[None, None, :] for c in law.inputs}
-    log_mu = np.log(law.evaluate(law_draws(fit), inputs))
-    observed = np.log(fit.runs.column("loss"))
+    scale = fit.target_scale  # log(loss), or a real target over its spread
+    log_mu = scale.forward(law.evaluate(law_draws(fit), inputs))
+    observed = scale.forward(fit.runs.column("loss"))
     resid_draws = observed[None, None, :] - log_mu
     resid = np.median(resid_draws.reshape(-1, resid_draws.shape[-1]), axis=0)
     rng = np.random.default_rng(seed)
     params = {k: v.ravel() for k, v in fit.noise_draws(extra_dims=0).items()}
     noise = fit.noise.draw(rng, params, params["sigma"].shape)
     lo, _, hi = quantiles(noise[None, :], ci=ci)
-    x_name = "C" if fit.runs.has("C") else law.inputs[0]
+    x_name = "C" if fit.runs.has("C") else (law.scale_axes or law.inputs)[0]
     x = fit.runs.column(x_name)
+    what = "log(loss)" if scale.is_log else f"{law.target.name} / L_scale"
     fig, axes = new_figure(ncols=2, width=8.4, height=3.6)
     ax = axes[0, 0]
     ax.axhspan(lo, hi, color=Y_COLOR, alpha=0.2, lw=0, label=f"replicated noise, {ci:.0%}")
@@ -178,8 +180,9 @@ def plot_residuals(fit: FitRecord, *, ci: float = CI, seed: int = 0) -> Figure:
         color="#c0392b",
         label=f"outside the band ({int(outside.sum())})",
     )
+    xscale = "log" if law.input_spec(x_name).scaling == "log" else "linear"
     ax.set(
-        xscale="log", xlabel=x_name, ylabel="residual of log(loss)", title="Residuals vs " + x_name
+        xscale=xscale, xlabel=x_name, ylabel=f"residual of {what}", title=f"Residuals vs {x_name}"
     )
     legend(ax)
     ax = axes[0, 1]
@@ -195,7 +198,7 @@ def plot_residuals(fit: FitRecord, *, ci: float = CI, seed: int = 0) -> Figure:
     ax.hist(
         resid, bins=edges, density=True, histtype="step", color=MU_COLOR, lw=1.6, label="observed"
     )
-    ax.set(yticks=[], xlabel="residual of log(loss)", title="Residual distribution")
+    ax.set(yticks=[], xlabel=f"residual of {what}", title="Residual distribution")
     legend(ax, loc="upper left")
     ax.set_ylim(top=ax.get_ylim()[1] * 1.3)
     coverage = 1 - outside.mean()

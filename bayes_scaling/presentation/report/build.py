@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from bayes_scaling.core.constants import CI
@@ -109,7 +110,10 @@ def default_target(fit: FitRecord) -> float | None:
     """
     if fit.law.direction != "lower":
         return None
-    l_min = float(fit.runs.column("loss").min())
+    y = fit.runs.column("loss")
+    l_min = float(y.min())
+    if not fit.law.target.is_positive:  # a real target: 5% of its range below the best run
+        return float(f"{l_min - 0.05 * float(np.ptp(y)):.3g}")
     if "E" in fit.posterior:
         e_med = float(fit.posterior["E"].median())
         if 0 < e_med < l_min:
@@ -242,8 +246,10 @@ def build_report(
     ci = check_ci(ci)
     compute = budgets(compute) or default_compute(fit)
     target = float(target_loss) if target_loss is not None else default_target(fit)
-    if target is not None and not (math.isfinite(target) and target > 0):
-        raise QuestionError(f"--target-loss must be a finite loss > 0, not {target_loss!r}")
+    positive = fit.law.target.is_positive
+    if target is not None and not (math.isfinite(target) and (target > 0 or not positive)):
+        rule = "a finite loss > 0" if positive else f"a finite {fit.law.target.name}"
+        raise QuestionError(f"--target-loss must be {rule}, not {target_loss!r}")
     notes: dict[str, str] = {}
     headline: dict[str, pd.DataFrame] = {}
     for key, make in (
