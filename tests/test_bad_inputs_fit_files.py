@@ -1,5 +1,5 @@
-"""Bad input for the commands that read a saved fit: summary, predict, optimal, budget, compare
-and report. The contract and the machinery are those of ``test_bad_inputs.py``; every case's
+"""Bad input for the commands that read a saved fit: summary, predict, optimal, budget, plan,
+compare and report. The contract and the machinery are those of ``test_bad_inputs.py``; every case's
 folder also holds ``fit.nc``, a copy of one small real fit made once per test session."""
 
 from __future__ import annotations
@@ -113,6 +113,25 @@ CASES = [
          1, ("--inference-tokens", "'x'")),
     Case("budget_unreachable_json", "budget fit.nc --target-loss 0.5 --json", 0,
          check=unreachable_json),
+    # --- plan
+    Case("plan_no_candidates", "plan fit.nc --target-compute 1e22", 1,
+         ("exactly one of --candidates", "--grid")),
+    Case("plan_missing_candidates", "plan fit.nc --candidates c.csv --target-compute 1e22", 1,
+         ("c.csv does not exist",)),
+    Case("plan_grid_no_colon", "plan fit.nc --grid 1e20 --target-compute 1e22", 1,
+         ("BUDGETS:NPER",)),
+    Case("plan_candidates_text", "plan fit.nc --candidates c.csv --target-compute 1e22", 1,
+         ("column 'D'", "'abc'"), write("c.csv", "N,D\n1B,abc\n")),
+    Case("plan_probability_no_loss", "plan fit.nc --grid 1e20:2 --target-compute 1e22 "
+         "--target probability", 1, ("--loss-target",)),
+    Case("plan_unknown_target", "plan fit.nc --grid 1e20:2 --target-compute 1e22 --target x", 1,
+         ("target must be one of",)),
+    Case("plan_compute_text", "plan fit.nc --grid 1e20:2 --target-compute abc", 1,
+         ("--target-compute", "'abc'")),
+    Case("plan_budget_too_small", "plan fit.nc --grid 1e20:2 --target-compute 1e22 --budget 1",
+         1, ("no candidate fits in the budget",)),
+    Case("plan_json_strict", "plan fit.nc --grid 1e19,1e20:3 --target-compute 1e22 --k 2 --json",
+         0, check=strict_json),
     # --- compare
     Case("compare_same_file_twice", "compare fit.nc ./fit.nc", 1,
          ("fit.nc given more than once", "different fits")),

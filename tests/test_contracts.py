@@ -44,7 +44,7 @@ UPDATE_ENV = "BAYES_SCALING_UPDATE_SNAPSHOT"
 SAMPLE = ("chain", "draw")
 QUESTION_MODULES = tuple(
     f"bayes_scaling.questions.{m}"
-    for m in ("predict", "optimal", "budget", "risk", "draws", "optimize")
+    for m in ("predict", "optimal", "budget", "risk", "draws", "optimize", "design", "design_tools")
 )
 #: Public names of the question modules that are helpers, not questions (no Dataset answer).
 HELPERS = {
@@ -56,6 +56,7 @@ HELPERS = {
     "split_points",
 }
 HELPERS |= {"pooled_law_draws", "risk_measure", "run_law_draws"}
+HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "weighted_interval"}  # design
 #: Keyword arguments that must come back as coordinates of the same name.
 USER_COORDS = {"N", "D", "C", "U", "compute", "target", "probability", "inference_tokens"}
 USER_COORDS |= {"unique_tokens"}
@@ -104,6 +105,9 @@ RISK = "N_opt D_opt tokens_per_param risk_value N_mean_opt risk_value_mean_opt: 
 MIS = "extra_loss compute_equivalent compute_efficiency extra_compute N_opt: compute"
 DC = "epochs loss_unconstrained N_unconstrained extra_loss: compute"
 FRONTIER = {"compute_min": 1e20, "compute_max": 1e22, "n": 5}
+CANDS = {"candidates": {"N": [1e8, 1e9, 4e9], "D": [2e9, 2e10, 8e10]}, "compute": 1e22}
+RANKED = "score reduction expected_width_after expected_variance_after ess ess_min: candidate"
+BATCH = "score expected_width_after expected_variance_after cumulative_cost ess: pick"
 # fmt: off
 CONTRACTS: dict[str, Contract] = {
     c.case: c
@@ -142,6 +146,10 @@ CONTRACTS: dict[str, Contract] = {
         Contract("optimize", {"over": {"N": (1e8, 1e12)}, "at": {"C": 1e21}},
                  "N_argmin loss loss_min:", "N_decision risk_value:",
                  {"loss": EXP, "loss_min": EXP}, derived=lambda f, kw: {"C": 1e21}),
+        Contract("rank_candidates", CANDS, "value:", RANKED, {"value": "expected loss mu"}),
+        Contract("rank_candidates", {**CANDS, "objective": "regret"}, "value:",
+                 RANKED.replace(":", " expected_regret_after:"), variant="regret"),
+        Contract("choose_batch", {**CANDS, "k": 2}, "value:", BATCH),
     )
 }
 # fmt: on

@@ -1,0 +1,398 @@
+"""Which run next: Bayesian design of pilot sweeps, without refitting.
+
+For each candidate run (its inputs and cost), how much would training it shrink the uncertainty
+of a target quantity, per unit cost? The answer is preposterior and uses only the current draws:
+
+1. **Fantasies.** Fantasy ``f`` picks one posterior draw ``s_f`` as the truth and draws the
+   candidate's observation ``y = mu(s_f) * exp(eps)`` with the fit's own noise
+   (``fit.noise.draw`` at ``s_f``'s noise parameters), so ``y`` follows the posterior predictive.
+   Every candidate shares the truths ``s_f`` (common random numbers: rankings are less noisy).
+2. **Importance reweighting.** Each draw ``s`` is weighted by the likelihood of the fantasy,
+   ``w_s ∝ p(y | theta_s)`` (``fit.noise.logpdf`` on the target's likelihood scale), which is the
+   posterior after adding the run, as long as the weights keep enough effective draws
+   (``ess``; a warning says when they collapse below :data:`ESS_WARN`).
+3. **Objective.** The weighted width of the target's 90% interval (``objective="width"``), its
+   weighted variance (``"variance"``) or the expected regret of the compute-optimal decision
+   (``"regret"``: the loss of the N chosen under the reweighted posterior above each draw's own
+   optimum, at the budget), averaged over fantasies: ``expected_width_after`` and so on.
+   ``score`` is the expected reduction of the objective per unit cost.
+
+Targets (``target=``): ``"loss"`` (expected loss ``mu`` at (N, D), or at a budget along the
+compute-optimal frontier), ``"optimal"`` (``log N_opt`` at a budget; D_opt reported beside it),
+``"probability"`` (each draw's probability that a run at the budget's optimum observes a loss
+<= ``loss_target``, from the fitted noise).
+
+:func:`choose_batch` picks several runs greedily: after each pick its fantasy weights are kept
+(same truths) and the next run is chosen under them. :func:`~.design_tools.prior_fit` gives
+draws from the priors, to rank candidates before any run exists.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+from bayes_scaling.core.constants import CI
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.core.intervals import equal_tailed
+from bayes_scaling.inference.record import FitRecord
+from bayes_scaling.questions.allocation import draw_coords, flops_per_token, params_of
+from bayes_scaling.questions.design_tools import (
+    candidate_inputs,
+    regret_grid,
+    target_values,
+    weighted_interval,
+)
+
+__all__ = ["choose_batch", "rank_candidates"]
+
+TARGETS = ("loss", "optimal", "probability")
+OBJECTIVES = ("width", "variance", "regret")
+#: Fantasised outcomes per candidate: 200 candidates x 2000 draws rank in about a second.
+N_FANTASIES = 32
+#: A candidate whose mean effective sample size falls below this many draws gets a warning.
+ESS_WARN = 50.0
+_CHUNK = 4_000_000  # values of one log-likelihood block (fantasies x draws x candidates)
+_CACHE = 50_000_000  # choose_batch keeps all log-likelihoods up to this many (float32)
+
+
+@dataclass
+class _Problem:
+    """The target per draw, the fantasies and the candidates' fantasy log-likelihoods."""
+
+    values: np.ndarray  # target quantity per draw, sorted (S_valid,)
+    order: np.ndarray  # draw indices of ``values``
+    loss_gap: np.ndarray | None  # (S, G) loss above each draw's optimum on the N grid (regret)
+    y: np.ndarray  # fantasy observations on the likelihood scale (F, M)
+    log_mu: np.ndarray  # candidates' curves on the likelihood scale (S, M)
+    noise: dict[str, np.ndarray]  # noise parameters per draw (S, 1)
+    model: Any  # the fit's likelihood object
+
+
+class DesignWarning(UserWarning):
+    """The importance weights of a candidate keep few effective draws."""
+
+
+def rank_candidates(
+    fit: FitRecord,
+    candidates: Any,
+    *,
+    target: str = "loss",
+    objective: str = "width",
+    compute: Any = None,
+    N: Any = None,
+    D: Any = None,
+    loss_target: float | None = None,
+    n_fantasies: int = N_FANTASIES,
+    seed: int | None = None,
+) -> xr.Dataset:
+    """Rank candidate runs by the expected reduction of the target's uncertainty per unit cost.
+
+    Parameters
+    ----------
+    fit : FitRecord
+        An unpooled fit (for a pooled one, rank on ``group_fit(fit, group)``), or
+        :func:`~bayes_scaling.questions.design_tools.prior_fit`.
+    candidates : pandas.DataFrame or mapping
+        One row per candidate: the law's inputs (N and D, or N and C, and any declared inputs)
+        and optionally ``cost``; without it the cost is ``C = k N D`` in FLOPs.
+    target : {"loss", "optimal", "probability"}
+        ``loss``: expected loss ``mu`` at (N, D) when N or D is given, else at ``compute``
+        along the compute-optimal frontier. ``optimal``: ``log N_opt`` at ``compute`` (widths
+        in e-folds of N). ``probability``: per draw, P(observed loss <= ``loss_target``) of a
+        run at the budget's optimum.
+    objective : {"width", "variance", "regret"}
+        What the score reduces: the width of the target's 90% interval, its variance, or the
+        expected regret (in expected loss) of the compute-optimal N chosen at ``compute``.
+    compute : float, optional
+        The target budget C in FLOPs (needed by every target but ``loss`` at (N, D), and by
+        ``objective="regret"``).
+    N, D : float, optional
+        The target point of ``target="loss"``.
+    loss_target : float, optional
+        The loss of ``target="probability"``.
+    n_fantasies : int
+        Fantasised outcomes per candidate (default :data:`N_FANTASIES`).
+    seed : int, optional
+        Seed of the fantasies (default: derived from the fit's seed).
+
+    Returns
+    -------
+    xr.Dataset
+        Dim ``candidate`` sorted best first (coordinate: the row of the candidates table), with
+        coordinates of the candidates' inputs, ``C`` and ``cost``; variables ``score``,
+        ``reduction``, ``expected_width_after``, ``expected_variance_after`` (and
+        ``expected_regret_after`` for ``objective="regret"``), ``ess`` and ``ess_min`` (mean and
+        smallest effective draws over fantasies); ``value``, the target per draw now (dims
+        ``chain``, ``draw``; plus ``D_opt`` for ``target="optimal"``). Attributes hold the
+        current ``width_now``, ``variance_now`` (``regret_now``), ``target``, ``objective``.
+    """
+    state = _setup(
+        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
+    )
+    fit_, inputs, cost, problem, info = state
+    m = cost.size
+    base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
+    now = _objectives(problem, _normalise(base[:, None, :]), objective)
+    after = _evaluate(problem, base, np.arange(m), objective)
+    _warn_ess(after["ess"], np.arange(m))
+    key = {"width": "width", "variance": "variance", "regret": "regret"}[objective]
+    reduction = now[key].mean() - after[key]
+    score = reduction / cost
+    order = np.argsort(-np.where(np.isfinite(score), score, -np.inf), kind="stable")
+    variables = {
+        "score": (reduction / cost, f"expected reduction of the {key} per unit cost"),
+        "reduction": (reduction, f"expected reduction of the {key} after the run"),
+        "expected_width_after": (after["width"], f"expected width of the {CI:.0%} interval"),
+        "expected_variance_after": (after["variance"], "expected variance of the target"),
+        "ess": (after["ess"], "mean effective draws of the weights over fantasies"),
+        "ess_min": (after["ess_min"], "smallest effective draws over fantasies"),
+    }
+    if objective == "regret":
+        variables["expected_regret_after"] = (after["regret"], "expected regret of N_opt after")
+    lower, _, upper = equal_tailed(problem.values, ci=CI)  # the one interval rule
+    attrs = {"width_now": float(upper - lower), "variance_now": float(now["variance"].mean())}
+    if objective == "regret":
+        attrs["regret_now"] = float(now["regret"].mean())
+    return _dataset(
+        fit_, inputs, cost, order, variables, info, attrs, "rank_candidates", "candidate"
+    )
+
+
+def choose_batch(
+    fit: FitRecord,
+    candidates: Any,
+    *,
+    k: int,
+    budget: float | None = None,
+    target: str = "loss",
+    objective: str = "width",
+    compute: Any = None,
+    N: Any = None,
+    D: Any = None,
+    loss_target: float | None = None,
+    n_fantasies: int = N_FANTASIES,
+    seed: int | None = None,
+) -> xr.Dataset:
+    """Choose up to ``k`` runs greedily with fantasised outcomes.
+
+    The first pick is the best of :func:`rank_candidates`. Then each fantasy keeps the weights
+    of the runs picked so far (the same truths and the same fantasised outcomes), and the next
+    pick maximises the expected further reduction per unit cost under them. A run is picked at
+    most once; picking stops after ``k`` runs or when no remaining candidate fits in what is left
+    of ``budget``.
+
+    Parameters
+    ----------
+    fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
+        As for :func:`rank_candidates`.
+    k : int
+        Most runs to pick (>= 1).
+    budget : float, optional
+        Total cost allowed for the batch, in the unit of the cost (FLOPs by default).
+
+    Returns
+    -------
+    xr.Dataset
+        Dim ``pick`` (in order; coordinate ``candidate`` is the row of the table), coordinates
+        of the inputs, ``C`` and ``cost``; variables ``score``, ``expected_width_after`` and
+        ``expected_variance_after`` (and ``expected_regret_after``) after the picks so far,
+        ``cumulative_cost``, ``ess``; ``value``, the target per draw now (dims ``chain``,
+        ``draw``).
+    """
+    if int(k) != k or int(k) < 1:
+        raise QuestionError(f"k must be a whole number of runs >= 1, not {k!r}")
+    if budget is not None and not (np.isfinite(budget) and budget > 0):
+        raise QuestionError(f"budget must be a positive cost (e.g. 1e21 FLOPs), not {budget!r}")
+    state = _setup(
+        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
+    )
+    fit_, inputs, cost, problem, info = state
+    base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
+    left = np.inf if budget is None else float(budget)
+    chosen: list[int] = []
+    rows: dict[str, list[float]] = {}
+    key = objective
+    now = _objectives(problem, _normalise(base[:, None, :]), objective)[key].mean()
+    F, S = base.shape
+    cache = None
+    if F * S * cost.size <= _CACHE and int(k) > 1:  # every step reuses the log-likelihoods
+        cache = _loglik(problem, np.arange(cost.size)).astype(np.float32)
+    for _ in range(int(k)):
+        pool = np.array([i for i in range(cost.size) if i not in chosen and cost[i] <= left])
+        if not pool.size:
+            break
+        after = _evaluate(problem, base, pool, objective, cache)
+        score = (now - after[key]) / cost[pool]
+        best = int(np.argmax(np.where(np.isfinite(score), score, -np.inf)))
+        pick = int(pool[best])
+        _warn_ess(after["ess"][best : best + 1], np.array([pick]))
+        chosen.append(pick)
+        left -= cost[pick]
+        base = base + _loglik(problem, np.array([pick]))[..., 0]
+        now = float(after[key][best])
+        for name in ("width", "variance", "regret", "ess"):
+            if name in after:
+                rows.setdefault(name, []).append(float(after[name][best]))
+        rows.setdefault("score", []).append(float(score[best]))
+    if not chosen:
+        raise QuestionError(
+            f"no candidate fits in the budget {budget:g}; the cheapest costs {cost.min():g}"
+        )
+    picks = np.array(chosen)
+    variables = {
+        "score": (np.array(rows["score"]), "expected reduction per unit cost at the pick"),
+        "expected_width_after": (np.array(rows["width"]), "expected width after the picks"),
+        "expected_variance_after": (np.array(rows["variance"]), "expected variance after"),
+        "cumulative_cost": (np.cumsum(cost[picks]), "cost of the picks so far"),
+        "ess": (np.array(rows["ess"]), "mean effective draws of the weights over fantasies"),
+    }
+    if objective == "regret":
+        variables["expected_regret_after"] = (np.array(rows["regret"]), "expected regret after")
+    attrs = {"k": int(k), "budget": float(budget) if budget is not None else float("inf")}
+    return _dataset(fit_, inputs, cost, picks, variables, info, attrs, "choose_batch", "pick")
+
+
+# ------------------------------------------------------------------------------ internals
+def _setup(fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed):
+    if getattr(fit, "pooling", None) is not None:
+        raise QuestionError(
+            "rank runs for one group of a pooled fit: rank_candidates(group_fit(fit, GROUP), ...)"
+        )
+    if target not in TARGETS:
+        raise QuestionError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
+    if objective not in OBJECTIVES:
+        raise QuestionError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
+    if int(n_fantasies) != n_fantasies or int(n_fantasies) < 2:
+        raise QuestionError(f"n_fantasies must be a whole number >= 2, not {n_fantasies!r}")
+    law = fit.law
+    k = flops_per_token(fit)
+    inputs, cost = candidate_inputs(law, candidates, flops_per_token=k)
+    values, info = target_values(fit, target, compute, N, D, loss_target)
+    flat = values.reshape(-1)
+    valid = np.isfinite(flat)
+    if valid.sum() < 10:
+        raise QuestionError("the target is undefined for almost every draw; check its inputs")
+    order = np.flatnonzero(valid)[np.argsort(flat[valid], kind="stable")]
+    grid = None
+    if objective == "regret":
+        grid, best = regret_grid(fit, compute)
+        gap = np.nan_to_num(grid[order] - best[order, None], nan=0.0, posinf=0.0)
+        grid = np.maximum(gap, 0.0)
+    mu = law.evaluate(params_of(fit), {c: inputs[c][None, None, :] for c in law.inputs})
+    scale = fit.target_scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_mu = scale.forward(mu).reshape(-1, cost.size)
+    noise = {n: v.reshape(-1, 1) for n, v in fit.noise_draws(extra_dims=1).items()}
+    rng = np.random.default_rng(fit.seed + 11 if seed is None else seed)
+    truth = rng.choice(flat.size, size=int(n_fantasies))
+    eps = fit.noise.draw(rng, {n: v[truth] for n, v in noise.items()}, (truth.size, cost.size))
+    y = log_mu[truth] + eps
+    log_mu = log_mu[order]
+    noise = {n: v[order] for n, v in noise.items()}
+    y = np.where(np.isfinite(y), y, np.nan)
+    problem = _Problem(flat[order], order, grid, y, log_mu, noise, fit.noise)
+    info.update(n_fantasies=int(n_fantasies), flops_per_token=k, n_draws=int(valid.sum()))
+    info["objective"] = objective
+    return fit, inputs, cost, problem, (values, info)
+
+
+def _loglik(problem: _Problem, idx: np.ndarray) -> np.ndarray:
+    """Log-likelihood of each draw for the fantasies of candidates ``idx``: (F, S, len(idx))."""
+    y = problem.y[:, None, idx]  # (F, 1, m)
+    log_mu = problem.log_mu[None, :, idx]  # (1, S, m)
+    noise = {n: v[None, :, :] for n, v in problem.noise.items()}  # (1, S, 1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ll = problem.model.logpdf(y, log_mu, noise)
+    return np.where(np.isfinite(ll), ll, -np.inf)
+
+
+def _normalise(logw: np.ndarray) -> np.ndarray:
+    """Weights summing to one over the last axis from log-weights (NaN counts as -inf)."""
+    logw = np.where(np.isnan(logw), -np.inf, logw)
+    top = np.max(logw, axis=-1, keepdims=True)
+    w = np.exp(logw - np.where(np.isfinite(top), top, 0.0))
+    total = w.sum(axis=-1, keepdims=True)
+    return np.where(total > 0, w / np.where(total > 0, total, 1.0), 1.0 / logw.shape[-1])
+
+
+def _objectives(problem: _Problem, w: np.ndarray, objective: str) -> dict[str, np.ndarray]:
+    """Width, variance (and regret) of weighted draws ``w`` (..., S)."""
+    q = problem.values
+    lo, hi = weighted_interval(q, w)
+    mean = w @ q
+    out = {"width": hi - lo, "variance": np.maximum(w @ (q * q) - mean**2, 0.0)}
+    if objective == "regret":  # regret of the N minimising the weighted expected loss
+        flat = w.reshape(-1, q.size)
+        regret = np.min(flat @ problem.loss_gap, axis=-1)
+        out["regret"] = regret.reshape(w.shape[:-1])
+    return out
+
+
+def _evaluate(problem: _Problem, base: np.ndarray, idx: np.ndarray, objective: str, cache=None):
+    """Mean over fantasies of each objective after adding candidate ``i`` in ``idx``.
+
+    ``cache``: the log-likelihoods of every candidate (F, S, M) when they fit in memory.
+    """
+    F, S = base.shape
+    step = max(1, _CHUNK // (F * S))
+    parts: dict[str, list[np.ndarray]] = {}
+    for start in range(0, idx.size, step):
+        chunk = idx[start : start + step]
+        ll = _loglik(problem, chunk) if cache is None else cache[:, :, chunk]
+        w = _normalise(base[:, None, :] + np.moveaxis(ll, 1, 2))  # (F, m, S)
+        res = _objectives(problem, w, objective)
+        ess = 1.0 / np.sum(w * w, axis=-1)
+        res = {k: v.mean(axis=0) for k, v in res.items()}
+        res["ess"], res["ess_min"] = ess.mean(axis=0), ess.min(axis=0)
+        for key, v in res.items():
+            parts.setdefault(key, []).append(v)
+    return {key: np.concatenate(v) for key, v in parts.items()}
+
+
+def _warn_ess(ess: np.ndarray, rows: np.ndarray) -> None:
+    low = ess < ESS_WARN
+    if low.any():
+        warnings.warn(
+            f"{int(low.sum())} candidate(s) (rows {rows[low][:5].tolist()}) keep fewer than "
+            f"{ESS_WARN:g} effective draws after a fantasised run (smallest {ess.min():.0f}): "
+            "their expected widths are too optimistic; refit with more draws (e.g. 4 chains x "
+            "2000) before trusting their rank",
+            DesignWarning,
+            stacklevel=3,
+        )
+
+
+def _dataset(fit, inputs, cost, rows, variables, info, attrs, question, dim) -> xr.Dataset:
+    values, facts = info
+    coords: dict[str, Any] = {**draw_coords(fit)}
+    if dim == "pick":
+        coords["pick"] = np.arange(rows.size)
+        coords["candidate"] = ("pick", rows)
+    else:
+        coords["candidate"] = rows
+    for name, arr in inputs.items():
+        coords[name] = (dim, np.asarray(arr, dtype=float)[rows])
+    coords["cost"] = (dim, cost[rows])
+    if facts.get("compute") is not None:
+        coords["compute"] = facts["compute"]
+    data = {}
+    for name, (arr, label) in variables.items():
+        arr = np.asarray(arr, dtype=float)
+        data[name] = ((dim,), arr if dim == "pick" else arr[rows], {"long_name": label})
+    labels = {
+        "loss": "expected loss mu at the target now",
+        "optimal": "log N_opt at the target budget now",
+        "probability": "P(observed loss <= loss_target) per draw now",
+    }
+    data["value"] = (("chain", "draw"), values, {"long_name": labels[facts["target"]]})
+    if "D_opt" in facts:
+        data["D_opt"] = (("chain", "draw"), facts["D_opt"], {"long_name": "D_opt now"})
+    ds = xr.Dataset(data, coords=coords)
+    plain = {k: v for k, v in facts.items() if np.ndim(v) == 0 and v is not None}
+    ds.attrs.update(question=question, law=fit.law.name, **plain, **attrs)
+    return ds

@@ -1,0 +1,181 @@
+"""Run design (which run next): ranking, batches, prior-only ranking, the ``plan`` command."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import bayes_scaling as bs
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.core.intervals import equal_tailed
+from bayes_scaling.questions.design import choose_batch, rank_candidates
+from bayes_scaling.questions.design_tools import isoflop_grid, prior_fit, weighted_interval
+
+TARGET_C = 3e21  # the largest budget of chinchilla_like, held out of the small fit
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    """Chinchilla fit of the cheap half of the simulated sweep (C <= 1.2e20), 2 x 200 draws."""
+    runs = bs.datasets.chinchilla_like(seed=0)
+    cheap = runs.subset(runs.column("C") <= 1.2e20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = bs.fit(cheap, seed=3, draws=200, tune=300, chains=2, discrepancy=None)
+    path = tmp_path_factory.mktemp("design") / "fit.nc"
+    fit.save(path)
+    return fit, path
+
+
+def test_weighted_interval_with_equal_weights_is_the_one_rule():
+    x = np.sort(np.random.default_rng(0).normal(size=501))
+    lo, hi = weighted_interval(x, np.full((2, x.size), 1 / x.size))
+    ref_lo, _, ref_hi = equal_tailed(x)
+    np.testing.assert_allclose([lo[0], hi[0]], [ref_lo, ref_hi], rtol=1e-12)
+    w = np.zeros(x.size)
+    w[100:201] = 1 / 101  # weight on a slice: the interval lies inside it
+    lo, hi = weighted_interval(x, w)
+    assert x[100] <= lo < hi <= x[200]
+
+
+@pytest.mark.model
+def test_a_run_at_the_target_scale_beats_a_tiny_one_per_run(small):
+    fit, _ = small
+    cands = pd.DataFrame({"N": [1e8, 4e9], "D": [2e9, 1.2e11]})
+    ds = rank_candidates(fit, cands, compute=TARGET_C, n_fantasies=32, seed=0).sortby("candidate")
+    width = ds["expected_width_after"].values
+    assert width[1] < 0.85 * width[0] and width[1] < ds.attrs["width_now"]
+    assert set(ds.coords) >= {"candidate", "N", "D", "C", "cost", "compute"}
+    np.testing.assert_allclose(ds["cost"], 6 * cands["N"] * cands["D"])
+    # per FLOP the cheap run can still win: the score divides by the cost
+    np.testing.assert_allclose(ds["score"], ds["reduction"] / ds["cost"])
+
+
+@pytest.mark.model
+def test_a_run_already_in_the_data_changes_the_weights_little(small):
+    fit, _ = small
+    runs = fit.runs.table
+    smallest = runs.loc[[runs["C"].idxmin()], ["N", "D"]]
+    big = pd.DataFrame({"N": [4e9], "D": [1.2e11]})
+    ds = rank_candidates(fit, pd.concat([smallest, big]), compute=TARGET_C, seed=1)
+    ds = ds.sortby("candidate")
+    n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
+    assert ds["ess"].values[0] > max(0.6 * n_draws, ds["ess"].values[1])
+    assert ds["reduction"].values[0] < 0.3 * ds["reduction"].values[1]
+
+
+@pytest.mark.model
+def test_targets_and_objectives_answer(small):
+    fit, _ = small
+    cands = {"N": [1e8, 1e9, 4e9], "D": [2e9, 2e10, 1.2e11], "cost": [1.0, 2.0, 3.0]}
+    opt = rank_candidates(fit, cands, target="optimal", compute=TARGET_C, seed=0)
+    assert "D_opt" in opt and opt.attrs["width_now"] > 0
+    np.testing.assert_allclose(np.sort(opt["cost"].values), [1.0, 2.0, 3.0])
+    E = float(fit.posterior["E"].median())
+    prob = rank_candidates(fit, cands, target="probability", compute=TARGET_C, loss_target=E + 0.3)
+    assert ((prob["value"] >= 0) & (prob["value"] <= 1)).all()
+    reg = rank_candidates(fit, cands, objective="regret", compute=TARGET_C, seed=0)
+    assert (reg["expected_regret_after"] >= 0).all() and reg.attrs["regret_now"] >= 0
+    at_point = rank_candidates(fit, cands, N=2e10, D=4e11, seed=0)
+    assert at_point.attrs["target_N"] == 2e10
+
+
+@pytest.mark.model
+def test_choose_batch_respects_k_and_budget(small):
+    fit, _ = small
+    grid = isoflop_grid(fit, [1e19, 1e20, 1e21], 4)
+    assert len(grid) == 12 and np.allclose(grid["C"], 6 * grid["N"] * grid["D"])
+    batch = choose_batch(fit, grid, k=3, compute=TARGET_C, seed=0)
+    assert batch.sizes["pick"] == 3 and len(set(batch["candidate"].values)) == 3
+    assert np.all(np.diff(batch["expected_width_after"].values) <= 1e-9)
+    capped = choose_batch(fit, grid, k=5, budget=2.5e20, compute=TARGET_C, seed=0)
+    assert capped["cumulative_cost"].values[-1] <= 2.5e20
+    assert capped.sizes["pick"] <= 5
+    ranked = rank_candidates(fit, grid, compute=TARGET_C, seed=0)
+    assert batch["candidate"].values[0] == ranked["candidate"].values[0]
+
+
+@pytest.mark.model
+def test_prior_only_ranking_works():
+    cands = {"N": [1e8, 1e9, 1e10], "D": [2e9, 2e10, 2e11]}
+    prior = prior_fit("chinchilla", candidates=cands, draws=400, seed=0)
+    assert prior.runs.n_runs == 0 and prior.info["prior_only"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = rank_candidates(prior, cands, compute=1e22, seed=0)
+    assert ds.sizes["candidate"] == 3 and np.isfinite(ds["expected_width_after"]).all()
+    assert (ds["expected_width_after"] < ds.attrs["width_now"]).all()
+
+
+@pytest.mark.model
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"target": "nope"}, "target must be one of"),
+        ({"objective": "nope"}, "objective must be one of"),
+        ({"compute": None}, "give compute="),
+        ({"target": "probability"}, "loss_target"),
+        ({"n_fantasies": 1}, "n_fantasies"),
+        ({"candidates": {"N": []}}, "candidates is empty"),
+        ({"candidates": [1, 2]}, "candidates must be a table"),
+        ({"candidates": {"N": [1e9], "D": [1e10], "cost": [-1]}}, "'cost' column"),
+        ({"candidates": {"N": [1e9]}}, "could not be derived"),
+        ({"compute": -1.0}, "compute must be"),
+    ],
+)
+def test_bad_inputs_raise_question_errors(small, kwargs, fragment):
+    fit, _ = small
+    options = {"candidates": {"N": [1e9], "D": [2e10]}, "compute": TARGET_C, **kwargs}
+    with pytest.raises(QuestionError, match=fragment):
+        rank_candidates(fit, **options)
+
+
+@pytest.mark.model
+def test_batch_bad_inputs(small):
+    fit, _ = small
+    cands = {"N": [1e9], "D": [2e10]}
+    with pytest.raises(QuestionError, match="k must be"):
+        choose_batch(fit, cands, k=0, compute=TARGET_C)
+    with pytest.raises(QuestionError, match="no candidate fits in the budget"):
+        choose_batch(fit, cands, k=1, budget=1.0, compute=TARGET_C)
+
+
+@pytest.mark.model
+def test_plan_json_has_the_keys(small, tmp_path):
+    from typer.testing import CliRunner
+
+    from bayes_scaling.presentation.cli import app
+
+    _, path = small
+    cands = tmp_path / "cands.csv"
+    cands.write_text("N,D\n70M,1.4B\n1B,20B\n4B,120B\n", encoding="utf-8")
+    runner = CliRunner()
+    args = ["plan", str(path), "--candidates", str(cands), "--target-compute", "3e21", "--json"]
+    result = runner.invoke(app, [*args, "--k", "2"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert {"target", "chosen", "candidates"} <= set(payload)
+    assert len(payload["chosen"]) == 2 and len(payload["candidates"]) == 3
+    row = payload["candidates"][0]
+    assert {"N", "D", "C", "cost", "score", "expected_width_after"} <= set(row)
+    scores = [r["score"] for r in payload["candidates"]]
+    assert scores == sorted(scores, reverse=True)
+    grid = runner.invoke(
+        app,
+        [
+            "plan",
+            str(path),
+            "--grid",
+            "1e19,1e20:3",
+            "--target-compute",
+            "3e21",
+            "--target",
+            "optimal",
+        ],
+    )
+    assert grid.exit_code == 0, grid.output
+    assert "train next" in grid.stdout
