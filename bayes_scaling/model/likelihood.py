@@ -96,9 +96,20 @@ class StudentT(Likelihood):
         )
 
     def logpdf(self, x, log_mu, noise):
-        from scipy import stats
+        from scipy import special
 
-        return stats.t.logpdf(x, df=noise["nu"], loc=log_mu, scale=noise["sigma"])
+        # the normalising constant depends on nu and sigma only: computed once per draw, not
+        # once per (draw, run) as scipy.stats.t.logpdf would
+        nu = np.asarray(noise["nu"], dtype=float)
+        sigma = np.asarray(noise["sigma"], dtype=float)
+        const = (
+            special.gammaln(0.5 * (nu + 1.0))
+            - special.gammaln(0.5 * nu)
+            - 0.5 * np.log(nu * np.pi)
+            - np.log(sigma)
+        )
+        z = (np.asarray(x, dtype=float) - log_mu) / sigma
+        return const - 0.5 * (nu + 1.0) * np.log1p(z * z / nu)
 
     def draw(self, rng, noise, size):
         return np.asarray(noise["sigma"]) * rng.standard_t(noise["nu"], size=size)
