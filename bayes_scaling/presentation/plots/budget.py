@@ -171,7 +171,7 @@ def plot_loss_quantiles(
     ax.set(
         xscale="log",
         xlabel=AXIS_LABELS["C"],
-        ylabel="loss",
+        ylabel=fit.law.target.name,
         title="Loss quantiles vs compute (compute-optimal allocation)",
     )
     loss_axis(ax)

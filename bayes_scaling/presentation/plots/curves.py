@@ -143,7 +143,7 @@ def plot_loss_vs_compute(
     ax.set(
         xscale="log",
         xlabel=AXIS_LABELS["C"],
-        ylabel="loss",
+        ylabel=fit.law.target.name,
         title=f"Loss vs compute ({fit.law.name})",
     )
     loss_axis(ax)
@@ -247,7 +247,7 @@ def plot_isoflop_profiles(
     ax.set(
         xscale="log",
         xlabel=AXIS_LABELS[x],
-        ylabel="loss",
+        ylabel=fit.law.target.name,
         title=f"Loss vs {x} ({fit.law.name})",
     )
     loss_axis(ax)
