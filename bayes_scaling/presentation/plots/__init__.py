@@ -16,6 +16,7 @@ observed loss ``y`` "predicted run loss" everywhere.
 :func:`plot_residuals`        posterior predictive check of residuals
 :func:`plot_calibration`      calibration curve and PIT histogram of held-out runs
 :func:`plot_response`         the target along one input (lr, batch size, ...) at fixed others
+:func:`plot_design`           which run next: candidates' expected forecast width after them
 =========================  ===========================================================
 """
 
@@ -26,6 +27,7 @@ from bayes_scaling.presentation.plots.budget import plot_loss_quantiles, plot_pr
 from bayes_scaling.presentation.plots.calibration import plot_calibration
 from bayes_scaling.presentation.plots.contours import plot_isoloss
 from bayes_scaling.presentation.plots.curves import plot_isoflop_profiles, plot_loss_vs_compute
+from bayes_scaling.presentation.plots.design import plot_design
 from bayes_scaling.presentation.plots.diagnostics import plot_energy, plot_rank, plot_residuals
 from bayes_scaling.presentation.plots.parameters import plot_parameters
 from bayes_scaling.presentation.plots.response import plot_response
@@ -34,6 +36,7 @@ __all__ = [
     "MU_LABEL",
     "Y_LABEL",
     "plot_calibration",
+    "plot_design",
     "plot_energy",
     "plot_isoflop_profiles",
     "plot_isoloss",

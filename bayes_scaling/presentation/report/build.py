@@ -164,6 +164,11 @@ def make_figures(
             for x in fit.law.inputs
             if not fit.law.input_spec(x).is_canonical
         ),
+        (
+            "Which run next",
+            plots.plot_design,
+            {"compute": max(compute, default=c_max or 0.0), "ci": ci},
+        ),
         ("Posterior predictive check of residuals", plots.plot_residuals, {"ci": ci}),
         ("Calibration on the fit's own held-out runs", _lfo_calibration, {}),
         ("Rank plots", plots.plot_rank, {}),

@@ -1,0 +1,36 @@
+"""The which-run-next figure and its place in the report."""
+
+from __future__ import annotations
+
+import pytest
+
+from bayes_scaling.core.errors import QuestionError
+from bayes_scaling.inputs.datasets import chinchilla_like
+
+
+@pytest.fixture(scope="module")
+def small_fit():
+    from bayes_scaling.api import fit
+
+    return fit(chinchilla_like(), draws=150, tune=200, chains=2, seed=2, discrepancy=None)
+
+
+@pytest.mark.model
+def test_design_figure_marks_the_chosen_runs(small_fit):
+    from bayes_scaling.presentation.plots import plot_design
+
+    fig = plot_design(small_fit, compute=1e24, k=2, n_per_budget=4)
+    left, right = fig.axes[:2]
+    labels = [text.get_text() for text in left.get_legend().get_texts()]
+    assert "chosen (2)" in labels and "width now" in labels
+    assert right.get_xscale() == "log" and len(right.lines) >= 2
+    with pytest.raises(QuestionError, match="90%"):
+        plot_design(small_fit, compute=1e24, ci=0.5)
+
+
+@pytest.mark.model
+def test_report_has_the_design_figure(small_fit):
+    from bayes_scaling.presentation.report import build_report
+
+    report = build_report(small_fit)
+    assert "Which run next" in report.figures
