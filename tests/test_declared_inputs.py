@@ -201,3 +201,15 @@ def test_a_real_target_fits_with_its_discrepancy_and_reports(tmp_path):
     assert np.isfinite(y).all() and (np.median(y, axis=(0, 1)) < 0).all()
     report = build_report(result)
     assert any(title.startswith("Lossu vs") for title in report.figures)
+
+
+def test_the_point_fit_of_a_many_parameter_law_samples_its_start_grid():
+    from bayes_scaling.evaluation.baseline_problem import MAX_STARTS, HuberProblem, start_grid
+    from bayes_scaling.inputs.laws import get_law
+
+    law = get_law("lr_bs")  # 12 parameters: 3^12 = 531441 grid points in full
+    table = lr_table().rename(columns={"learning_rate": "lr"})
+    table["bs"] = np.random.default_rng(1).choice([64.0, 256.0, 1024.0], len(table))
+    runs = load_runs(table, schema=law.schema)
+    theta = start_grid(HuberProblem(law, runs, delta=1e-3), law, None)
+    assert 0 < theta.shape[0] <= MAX_STARTS and theta.shape[1] == len(law.param_names)

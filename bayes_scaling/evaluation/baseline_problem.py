@@ -200,12 +200,23 @@ def start_grid(
         if p.name in law.param_names
     }
     names = list(levels)
-    combos = np.array(list(itertools.product(*(levels[n] for n in names))), dtype=float)
+    total = int(np.prod([levels[n].size for n in names], dtype=float))
+    if total <= MAX_STARTS:
+        combos = np.array(list(itertools.product(*(levels[n] for n in names))), dtype=float)
+    else:  # the full grid grows as 3^p: a fixed random subset of its points instead
+        rng = np.random.default_rng(0)
+        combos = np.column_stack(
+            [levels[n][rng.integers(0, levels[n].size, MAX_STARTS)] for n in names]
+        )
     sampled = {n: combos[:, j] for j, n in enumerate(names)}
     with np.errstate(all="ignore"):
         user = user_values(law, tuple(plans), sampled, problem.refs)
     theta = problem.to_theta({k: np.broadcast_to(v, combos.shape[:1]) for k, v in user.items()})
     return theta[np.all(np.isfinite(theta), axis=1)]
+
+
+#: Most prior-quantile starting points (a law with many parameters samples its grid instead).
+MAX_STARTS = 2048
 
 
 @contextlib.contextmanager
