@@ -44,7 +44,17 @@ UPDATE_ENV = "BAYES_SCALING_UPDATE_SNAPSHOT"
 SAMPLE = ("chain", "draw")
 QUESTION_MODULES = tuple(
     f"bayes_scaling.questions.{m}"
-    for m in ("predict", "optimal", "budget", "risk", "draws", "optimize", "design", "design_tools")
+    for m in (
+        "predict",
+        "optimal",
+        "budget",
+        "risk",
+        "draws",
+        "optimize",
+        "design",
+        "design_tools",
+        "design_policy",
+    )
 )
 #: Public names of the question modules that are helpers, not questions (no Dataset answer).
 HELPERS = {
@@ -56,7 +66,7 @@ HELPERS = {
     "split_points",
 }
 HELPERS |= {"pooled_law_draws", "risk_measure", "run_law_draws"}
-HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "weighted_interval"}  # design
+HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "weighted_interval", "cost_weight"}
 #: Keyword arguments that must come back as coordinates of the same name.
 USER_COORDS = {"N", "D", "C", "U", "compute", "target", "probability", "inference_tokens"}
 USER_COORDS |= {"unique_tokens"}
@@ -150,6 +160,7 @@ CONTRACTS: dict[str, Contract] = {
         Contract("rank_candidates", {**CANDS, "objective": "regret"}, "value:",
                  RANKED.replace(":", " expected_regret_after:"), variant="regret"),
         Contract("choose_batch", {**CANDS, "k": 2}, "value:", BATCH),
+        Contract("budget_batch", {**CANDS, "budget": 1e21, "k": 2}, "value:", BATCH),
     )
 }
 # fmt: on

@@ -179,3 +179,38 @@ def test_plan_json_has_the_keys(small, tmp_path):
     )
     assert grid.exit_code == 0, grid.output
     assert "train next" in grid.stdout
+
+
+@pytest.mark.model
+def test_cost_power_zero_scores_per_run(small):
+    fit, _ = small
+    cands = pd.DataFrame({"N": [1e8, 4e9], "D": [2e9, 1.2e11]})
+    per_run = rank_candidates(fit, cands, compute=TARGET_C, seed=0, cost_power=0.0)
+    np.testing.assert_allclose(per_run["score"], per_run["reduction"])
+    assert per_run["candidate"].values[0] == 1  # the big run shrinks the width more
+    per_flop = rank_candidates(fit, cands, compute=TARGET_C, seed=0)
+    assert per_flop.attrs["cost_power"] == 1.0 and per_run.attrs["cost_power"] == 0.0
+    np.testing.assert_allclose(  # same fantasies: only the divisor changes
+        per_flop.sortby("candidate")["reduction"], per_run.sortby("candidate")["reduction"]
+    )
+    with pytest.raises(QuestionError, match="cost_power"):
+        rank_candidates(fit, cands, compute=TARGET_C, cost_power=-1.0)
+
+
+@pytest.mark.model
+def test_budget_batch_stays_within_the_budget_and_picks_the_best_power(small):
+    from bayes_scaling.questions.design_policy import budget_batch
+
+    fit, _ = small
+    grid = isoflop_grid(fit, [1e19, 1e20, 1e21], 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = budget_batch(fit, grid, budget=1.5e21, compute=TARGET_C, seed=0)
+        per_flop = budget_batch(
+            fit, grid, budget=1.5e21, cost_powers=[1.0], compute=TARGET_C, seed=0
+        )
+    assert ds["cumulative_cost"].values[-1] <= 1.5e21
+    assert ds.attrs["cost_power"] in (0.0, 0.5, 1.0) and "p=0.5" in ds.attrs["alternatives"]
+    last = ds["expected_width_after"].values[-1]
+    assert last <= per_flop["expected_width_after"].values[-1] + 1e-12
+    assert budget_batch(fit, grid, budget=1e10, compute=TARGET_C) is None  # nothing fits

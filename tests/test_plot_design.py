@@ -34,3 +34,16 @@ def test_report_has_the_design_figure(small_fit):
 
     report = build_report(small_fit)
     assert "Which run next" in report.figures
+
+
+@pytest.mark.model
+def test_the_facade_ranks_runs_and_fills_a_budget(small_fit):
+    from bayes_scaling.api import ScalingFit
+    from bayes_scaling.questions.design_tools import isoflop_grid
+
+    fit = ScalingFit.of(small_fit)
+    grid = isoflop_grid(fit, [1e20, 1e21], 4)
+    ranked = fit.rank_runs(grid, compute=1e24, seed=0)
+    assert ranked.sizes["candidate"] == len(grid)
+    batch = fit.runs_for_budget(grid, budget=2e21, compute=1e24)
+    assert batch is not None and float(batch["cumulative_cost"].values[-1]) <= 2e21 * (1 + 1e-9)

@@ -15,16 +15,12 @@ of a target quantity, per unit cost? The answer is preposterior and uses only th
    weighted variance (``"variance"``) or the expected regret of the compute-optimal decision
    (``"regret"``: the loss of the N chosen under the reweighted posterior above each draw's own
    optimum, at the budget), averaged over fantasies: ``expected_width_after`` and so on.
-   ``score`` is the expected reduction of the objective per unit cost.
+   ``score`` is the expected reduction of the objective per unit cost (``cost_power=1``, the
+   default), per run (``0``) or per ``cost ** cost_power``.
 
-Targets (``target=``): ``"loss"`` (expected loss ``mu`` at (N, D), or at a budget along the
-compute-optimal frontier), ``"optimal"`` (``log N_opt`` at a budget; D_opt reported beside it),
-``"probability"`` (each draw's probability that a run at the budget's optimum observes a loss
-<= ``loss_target``, from the fitted noise).
-
-:func:`choose_batch` picks several runs greedily: after each pick its fantasy weights are kept
-(same truths) and the next run is chosen under them. :func:`~.design_tools.prior_fit` gives
-draws from the priors, to rank candidates before any run exists.
+Targets: ``"loss"``, ``"optimal"``, ``"probability"`` (see :func:`rank_candidates`).
+:func:`choose_batch` picks runs greedily, keeping each pick's fantasy weights (same truths);
+:func:`~.design_tools.prior_fit` gives prior draws, to rank candidates before any run exists.
 """
 
 from __future__ import annotations
@@ -43,6 +39,7 @@ from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.questions.allocation import draw_coords, flops_per_token, params_of
 from bayes_scaling.questions.design_tools import (
     candidate_inputs,
+    cost_weight,
     regret_grid,
     target_values,
     weighted_interval,
@@ -89,6 +86,7 @@ def rank_candidates(
     loss_target: float | None = None,
     n_fantasies: int = N_FANTASIES,
     seed: int | None = None,
+    cost_power: float = 1.0,
 ) -> xr.Dataset:
     """Rank candidate runs by the expected reduction of the target's uncertainty per unit cost.
 
@@ -119,6 +117,8 @@ def rank_candidates(
         Fantasised outcomes per candidate (default :data:`N_FANTASIES`).
     seed : int, optional
         Seed of the fantasies (default: derived from the fit's seed).
+    cost_power : float
+        ``score = reduction / cost ** cost_power``: 1 per unit cost, 0 per run (>= 0).
 
     Returns
     -------
@@ -131,21 +131,21 @@ def rank_candidates(
         ``chain``, ``draw``; plus ``D_opt`` for ``target="optimal"``). Attributes hold the
         current ``width_now``, ``variance_now`` (``regret_now``), ``target``, ``objective``.
     """
-    state = _setup(
+    fit_, inputs, cost, problem, info = _setup(
         fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
     )
-    fit_, inputs, cost, problem, info = state
+    weight = cost_weight(cost, cost_power)
     m = cost.size
     base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
     now = _objectives(problem, _normalise(base[:, None, :]), objective)
     after = _evaluate(problem, base, np.arange(m), objective)
     _warn_ess(after["ess"], np.arange(m))
-    key = {"width": "width", "variance": "variance", "regret": "regret"}[objective]
+    key = objective
     reduction = now[key].mean() - after[key]
-    score = reduction / cost
+    score = reduction / weight
     order = np.argsort(-np.where(np.isfinite(score), score, -np.inf), kind="stable")
     variables = {
-        "score": (reduction / cost, f"expected reduction of the {key} per unit cost"),
+        "score": (score, f"expected reduction of the {key} per cost ** {cost_power:g}"),
         "reduction": (reduction, f"expected reduction of the {key} after the run"),
         "expected_width_after": (after["width"], f"expected width of the {CI:.0%} interval"),
         "expected_variance_after": (after["variance"], "expected variance of the target"),
@@ -156,6 +156,7 @@ def rank_candidates(
         variables["expected_regret_after"] = (after["regret"], "expected regret of N_opt after")
     lower, _, upper = equal_tailed(problem.values, ci=CI)  # the one interval rule
     attrs = {"width_now": float(upper - lower), "variance_now": float(now["variance"].mean())}
+    attrs["cost_power"] = float(cost_power)
     if objective == "regret":
         attrs["regret_now"] = float(now["regret"].mean())
     return _dataset(
@@ -177,18 +178,19 @@ def choose_batch(
     loss_target: float | None = None,
     n_fantasies: int = N_FANTASIES,
     seed: int | None = None,
+    cost_power: float = 1.0,
 ) -> xr.Dataset:
     """Choose up to ``k`` runs greedily with fantasised outcomes.
 
     The first pick is the best of :func:`rank_candidates`. Then each fantasy keeps the weights
-    of the runs picked so far (the same truths and the same fantasised outcomes), and the next
-    pick maximises the expected further reduction per unit cost under them. A run is picked at
-    most once; picking stops after ``k`` runs or when no remaining candidate fits in what is left
-    of ``budget``.
+    of the runs picked so far (same truths, same fantasised outcomes), and the next pick
+    maximises the expected further reduction per ``cost ** cost_power`` under them. A run is
+    picked at most once; picking stops after ``k`` runs or when no remaining candidate fits in
+    what is left of ``budget``.
 
     Parameters
     ----------
-    fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
+    fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, cost_power
         As for :func:`rank_candidates`.
     k : int
         Most runs to pick (>= 1).
@@ -208,10 +210,10 @@ def choose_batch(
         raise QuestionError(f"k must be a whole number of runs >= 1, not {k!r}")
     if budget is not None and not (np.isfinite(budget) and budget > 0):
         raise QuestionError(f"budget must be a positive cost (e.g. 1e21 FLOPs), not {budget!r}")
-    state = _setup(
+    fit_, inputs, cost, problem, info = _setup(
         fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
     )
-    fit_, inputs, cost, problem, info = state
+    weight = cost_weight(cost, cost_power)
     base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
     left = np.inf if budget is None else float(budget)
     chosen: list[int] = []
@@ -227,7 +229,7 @@ def choose_batch(
         if not pool.size:
             break
         after = _evaluate(problem, base, pool, objective, cache)
-        score = (now - after[key]) / cost[pool]
+        score = (now - after[key]) / weight[pool]
         best = int(np.argmax(np.where(np.isfinite(score), score, -np.inf)))
         pick = int(pool[best])
         _warn_ess(after["ess"][best : best + 1], np.array([pick]))
@@ -245,7 +247,7 @@ def choose_batch(
         )
     picks = np.array(chosen)
     variables = {
-        "score": (np.array(rows["score"]), "expected reduction per unit cost at the pick"),
+        "score": (np.array(rows["score"]), "expected reduction per cost ** power at the pick"),
         "expected_width_after": (np.array(rows["width"]), "expected width after the picks"),
         "expected_variance_after": (np.array(rows["variance"]), "expected variance after"),
         "cumulative_cost": (np.cumsum(cost[picks]), "cost of the picks so far"),
@@ -254,6 +256,7 @@ def choose_batch(
     if objective == "regret":
         variables["expected_regret_after"] = (np.array(rows["regret"]), "expected regret after")
     attrs = {"k": int(k), "budget": float(budget) if budget is not None else float("inf")}
+    attrs["cost_power"] = float(cost_power)
     return _dataset(fit_, inputs, cost, picks, variables, info, attrs, "choose_batch", "pick")
 
 
@@ -360,8 +363,7 @@ def _warn_ess(ess: np.ndarray, rows: np.ndarray) -> None:
         warnings.warn(
             f"{int(low.sum())} candidate(s) (rows {rows[low][:5].tolist()}) keep fewer than "
             f"{ESS_WARN:g} effective draws after a fantasised run (smallest {ess.min():.0f}): "
-            "their expected widths are too optimistic; refit with more draws (e.g. 4 chains x "
-            "2000) before trusting their rank",
+            "their expected widths are too optimistic; refit with more draws before trusting them",
             DesignWarning,
             stacklevel=3,
         )

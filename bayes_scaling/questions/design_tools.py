@@ -39,7 +39,7 @@ from bayes_scaling.questions.noise import discrepancy_scale
 from bayes_scaling.questions.optimal import optimal_allocation
 from bayes_scaling.questions.predict import complete_inputs, predict, split_points
 
-__all__ = ["candidate_inputs", "isoflop_grid", "prior_fit", "weighted_interval"]
+__all__ = ["candidate_inputs", "cost_weight", "isoflop_grid", "prior_fit", "weighted_interval"]
 
 #: Model sizes of the decision grid of ``objective="regret"``.
 REGRET_GRID = 48
@@ -360,6 +360,13 @@ def frontier_probability(fit, opt, C, L) -> np.ndarray:
     if extra is not None:
         eps = eps + extra[..., None] * rng.standard_normal(eps.shape)
     return np.where(np.isnan(gap), np.nan, (eps <= gap[..., None]).mean(axis=-1))
+
+
+def cost_weight(cost: np.ndarray, power: float) -> np.ndarray:
+    """``cost ** power``, the divisor of a design score (1: per unit cost; 0: per run)."""
+    if not (np.ndim(power) == 0 and np.isfinite(power) and power >= 0):
+        raise QuestionError(f"cost_power must be a number >= 0 (1 per unit cost), not {power!r}")
+    return np.asarray(cost, dtype=float) ** float(power)
 
 
 def positive_one(name, value) -> float | None:
