@@ -286,10 +286,18 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer draws, fewer curves")
     parser.add_argument("--tasks", nargs="*", default=[t for t, _ in TASKS])
+    parser.add_argument(
+        "--likelihood",
+        default="student_t",
+        help="student_t (default) or normal; results go to sldbench_normal.* for normal",
+    )
     args = parser.parse_args(argv)
     opts = {"draws": 500, "tune": 500, "chains": 2, "seed": 1}
     if args.quick:
         opts = {"draws": 200, "tune": 300, "chains": 2, "seed": 1}
+    if args.likelihood != "student_t":
+        opts["likelihood"] = args.likelihood
+    stem = "sldbench" if args.likelihood == "student_t" else f"sldbench_{args.likelihood}"
     rows = []
     for task, law in TASKS:
         if task in args.tasks:
@@ -297,8 +305,8 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(run_task(task, law, opts=opts, max_curves=max_curves))
             print({k: v for k, v in rows[-1].items() if k != "fits_detail"}, flush=True)
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "sldbench.json").write_text(json.dumps({"settings": opts, "rows": rows}, indent=1))
-    (RESULTS / "sldbench.md").write_text(to_markdown(rows, opts))
+    (RESULTS / f"{stem}.json").write_text(json.dumps({"settings": opts, "rows": rows}, indent=1))
+    (RESULTS / f"{stem}.md").write_text(to_markdown(rows, opts))
 
 
 if __name__ == "__main__":
