@@ -104,7 +104,7 @@ def whole_process(python: str, data: Path, pairs: int, before: Path | None) -> d
         "ratio_cli_to_point_fit_median": _median(ratio),
     }
     if before is not None:
-        result["before_tree"] = str(before)
+        result["before_tree"] = "another source tree (--before; its path is not recorded)"
         old = [a / b for a, b in zip(times["cli_fit_before"], times["point_fit"], strict=True)]
         new_to_old = [a / b for a, b in zip(times["cli_fit"], times["cli_fit_before"], strict=True)]
         result["ratio_before_cli_to_point_fit"] = [round(r, 3) for r in old]
