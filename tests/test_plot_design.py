@@ -47,3 +47,26 @@ def test_the_facade_ranks_runs_and_fills_a_budget(small_fit):
     assert ranked.sizes["candidate"] == len(grid)
     batch = fit.runs_for_budget(grid, budget=2e21, compute=1e24)
     assert batch is not None and float(batch["cumulative_cost"].values[-1]) <= 2e21 * (1 + 1e-9)
+
+
+@pytest.mark.model
+def test_plan_spends_a_budget_as_a_knapsack(small_fit, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from bayes_scaling.inference.storage import save_fit
+    from bayes_scaling.presentation.cli import app
+
+    path = tmp_path / "fit.nc"
+    save_fit(small_fit, path)
+    args = ["plan", str(path), "--grid", "1e19,1e20,1e21:4", "--target-compute", "1e24"]
+    result = CliRunner().invoke(app, [*args, "--budget", "3e20", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["policy"].startswith("budget knapsack")
+    assert payload["chosen"] and payload["chosen"][-1]["cumulative_cost"] <= 3e20 * (1 + 1e-9)
+    poor = CliRunner().invoke(app, [*args, "--budget", "1e10"])
+    assert poor.exit_code == 1 and "no candidate fits in the budget" in poor.output
+    per_run = CliRunner().invoke(app, [*args, "--cost-power", "0", "--json"])
+    assert "cost ** 0" in json.loads(per_run.stdout)["policy"]

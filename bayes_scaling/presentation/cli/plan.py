@@ -64,6 +64,10 @@ def _row(ds, i: int, names) -> dict:
     return {name: float(ds[name].values[i]) for name in names if name in ds.variables}
 
 
+#: Most runs a --budget batch holds when --k is not given.
+MAX_BUDGET_RUNS = 32
+
+
 @app.command()
 @handle_errors
 def plan(
@@ -84,10 +88,19 @@ def plan(
     ] = "loss",
     loss_target: Annotated[float | None, typer.Option(help="Loss of --target probability.")] = None,
     objective: Annotated[str, typer.Option(help="width, variance or regret.")] = "width",
-    k: Annotated[int, typer.Option("--k", help="Runs to choose (greedy batch).")] = 1,
+    k: Annotated[
+        int, typer.Option("--k", help="Runs to choose (greedy batch; with --budget: at most).")
+    ] = 1,
     budget: Annotated[
-        str | None, typer.Option(help="Total cost the chosen runs may spend (FLOPs).")
+        str | None,
+        typer.Option(
+            help="Total cost the chosen runs may spend (FLOPs): the batch that leaves the "
+            "narrowest forecast within it (best of greedy per run, per sqrt cost, per cost)."
+        ),
     ] = None,
+    cost_power: Annotated[
+        float, typer.Option(help="Score = reduction / cost ** POWER: 1 per FLOP, 0 per run.")
+    ] = 1.0,
     fantasies: Annotated[int, typer.Option(help="Fantasised outcomes per candidate.")] = 32,
     seed: Annotated[int | None, typer.Option(help="Seed of the fantasies.")] = None,
     top: Annotated[int, typer.Option(help="Candidates shown in the table.")] = 15,
@@ -99,6 +112,7 @@ def plan(
     from bayes_scaling.core.intervals import summarize
     from bayes_scaling.inference.storage import load_fit
     from bayes_scaling.questions.design import choose_batch, rank_candidates
+    from bayes_scaling.questions.design_policy import budget_batch
 
     if (candidates is None) == (grid is None):
         raise BayesScalingError("give exactly one of --candidates CANDS.csv or --grid BUDGETS:NPER")
@@ -110,10 +124,20 @@ def plan(
     options.update(n_fantasies=fantasies, seed=seed)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ranked = rank_candidates(fit, table, **options)
-        batch = None
-        if k != 1 or spend is not None:
-            batch = choose_batch(fit, table, k=k, budget=spend, **options)
+        ranked = rank_candidates(fit, table, cost_power=cost_power, **options)
+        batch, policy = None, f"the best score (reduction / cost ** {cost_power:g})"
+        if spend is not None:
+            most = k if k != 1 else MAX_BUDGET_RUNS
+            batch = budget_batch(fit, table, budget=spend, k=most, **options)
+            if batch is None:
+                raise BayesScalingError(
+                    f"no candidate fits in the budget: none costs at most --budget {spend:.3g}; "
+                    "raise the budget or give cheaper candidates"
+                )
+            policy = f"budget knapsack (won by cost power {batch.attrs['cost_power']:g})"
+        elif k != 1:
+            batch = choose_batch(fit, table, k=k, cost_power=cost_power, **options)
+            policy = f"greedy batch of {k} (reduction / cost ** {cost_power:g})"
     echo_warnings(caught, quiet=as_json)
     value = ranked["value"].values
     now: dict = {"kind": target, "compute": C, "width_now": ranked.attrs["width_now"]}
@@ -136,6 +160,7 @@ def plan(
         names = [*inputs, "cost", "score", "expected_width_after", "cumulative_cost"]
         chosen = [_row(batch, i, names) for i in range(batch.sizes["pick"])]
     payload = {"law": fit.law.name, "target": now, "objective": objective, "chosen": chosen}
+    payload["policy"] = policy
     payload["candidates"] = ranked_rows
     if as_json:
         print_json(payload)
