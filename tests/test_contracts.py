@@ -66,7 +66,7 @@ HELPERS = {
     "split_points",
 }
 HELPERS |= {"pooled_law_draws", "risk_measure", "run_law_draws"}
-HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "weighted_interval", "cost_weight"}
+HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "cost_weight"}
 #: Keyword arguments that must come back as coordinates of the same name.
 USER_COORDS = {"N", "D", "C", "U", "compute", "target", "probability", "inference_tokens"}
 USER_COORDS |= {"unique_tokens"}

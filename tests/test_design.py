@@ -11,9 +11,9 @@ import pytest
 
 import bayes_scaling as bs
 from bayes_scaling.core.errors import QuestionError
-from bayes_scaling.core.intervals import equal_tailed
+from bayes_scaling.core.intervals import equal_tailed, weighted_interval
 from bayes_scaling.questions.design import choose_batch, rank_candidates
-from bayes_scaling.questions.design_tools import isoflop_grid, prior_fit, weighted_interval
+from bayes_scaling.questions.design_tools import isoflop_grid, prior_fit
 
 TARGET_C = 3e21  # the largest budget of chinchilla_like, held out of the small fit
 
@@ -214,3 +214,13 @@ def test_budget_batch_stays_within_the_budget_and_picks_the_best_power(small):
     last = ds["expected_width_after"].values[-1]
     assert last <= per_flop["expected_width_after"].values[-1] + 1e-12
     assert budget_batch(fit, grid, budget=1e10, compute=TARGET_C) is None  # nothing fits
+
+
+def test_the_width_is_of_the_requested_interval(small):
+    fit, _ = small
+    grid = isoflop_grid(fit, [1e19, 1e20], 3)
+    wide = rank_candidates(fit, grid, compute=TARGET_C, seed=0)
+    narrow = rank_candidates(fit, grid, compute=TARGET_C, seed=0, ci=0.5)
+    assert narrow.attrs["ci"] == 0.5 and wide.attrs["ci"] == 0.9
+    assert narrow.attrs["width_now"] < wide.attrs["width_now"]
+    assert (narrow["expected_width_after"] < wide["expected_width_after"]).all()

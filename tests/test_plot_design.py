@@ -24,8 +24,10 @@ def test_design_figure_marks_the_chosen_runs(small_fit):
     labels = [text.get_text() for text in left.get_legend().get_texts()]
     assert "chosen (2)" in labels and "width now" in labels
     assert right.get_xscale() == "log" and len(right.lines) >= 2
-    with pytest.raises(QuestionError, match="90%"):
-        plot_design(small_fit, compute=1e24, ci=0.5)
+    with pytest.raises(QuestionError, match="ci"):
+        plot_design(small_fit, compute=1e24, ci=1.5)
+    half = plot_design(small_fit, compute=1e24, k=2, n_per_budget=4, ci=0.5)
+    assert "50%" in half.axes[0].get_ylabel()
 
 
 @pytest.mark.model

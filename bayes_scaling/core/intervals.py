@@ -38,6 +38,7 @@ __all__ = [
     "share_not_reached",
     "share_undefined",
     "summarize",
+    "weighted_interval",
 ]
 
 #: Dims that hold posterior draws in every question's output.
@@ -151,3 +152,41 @@ def summarize(values: Any, *, ci: float = CI) -> dict[str, float]:
         "upper": float(upper),
         "share_not_reached": float(share_not_reached(values, axis=None)),
     }
+
+
+def weighted_interval(
+    values: np.ndarray, weights: np.ndarray, *, ci: float = CI
+) -> tuple[np.ndarray, np.ndarray]:
+    """Lower and upper bounds of the central ``ci`` interval of weighted draws.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Draws, shape (S,), sorted ascending, NaN already removed.
+    weights : numpy.ndarray
+        Non-negative weights, shape (..., S), summing to 1 along the last axis.
+    ci : float
+
+    Notes
+    -----
+    The weighted analogue of numpy's linear quantile (the rule of :func:`quantiles`), for
+    importance-weighted draws (the design's expected widths after a candidate run): draw ``i``
+    sits at ``(W_i - w_i) / (1 - w_last)`` (``W`` the cumulative weight), which is
+    ``i / (S - 1)`` for equal weights; the quantile interpolates linearly between positions.
+    """
+    cum = np.cumsum(weights, axis=-1)
+    denom = np.maximum(1.0 - weights[..., -1:], 1e-300)
+    pos = (cum - weights) / denom
+    out = []
+    for level in ((1 - ci) / 2, (1 + ci) / 2):
+        j = np.clip(np.sum(pos <= level, axis=-1) - 1, 0, values.size - 1)
+        j1 = np.minimum(j + 1, values.size - 1)
+        p0 = np.take_along_axis(pos, j[..., None], axis=-1)[..., 0]
+        p1 = np.take_along_axis(pos, j1[..., None], axis=-1)[..., 0]
+        gap = p1 - p0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.where(gap > 0, np.clip((level - p0) / gap, 0.0, 1.0), 0.0)
+        x0, x1 = values[j], values[j1]
+        with np.errstate(invalid="ignore"):
+            out.append(np.where((frac == 0) | (x0 == x1), x0, x0 + frac * (x1 - x0)))
+    return out[0], out[1]

@@ -11,14 +11,11 @@ of a target quantity, per unit cost? The answer is preposterior and uses only th
    ``w_s ∝ p(y | theta_s)`` (``fit.noise.logpdf`` on the target's likelihood scale), which is the
    posterior after adding the run, as long as the weights keep enough effective draws
    (``ess``; a warning says when they collapse below :data:`ESS_WARN`).
-3. **Objective.** The weighted width of the target's 90% interval (``objective="width"``), its
-   weighted variance (``"variance"``) or the expected regret of the compute-optimal decision
-   (``"regret"``: the loss of the N chosen under the reweighted posterior above each draw's own
-   optimum, at the budget), averaged over fantasies: ``expected_width_after`` and so on.
-   ``score`` is the expected reduction of the objective per unit cost (``cost_power=1``, the
-   default), per run (``0``) or per ``cost ** cost_power``.
+3. **Objective.** The weighted width of the target's ``ci`` interval (one interval rule,
+   :func:`~bayes_scaling.core.intervals.weighted_interval`), its weighted variance, or the
+   expected regret of the compute-optimal N at the budget, averaged over fantasies; ``score`` is
+   the expected reduction per ``cost ** cost_power`` (1: per unit cost; 0: per run).
 
-Targets: ``"loss"``, ``"optimal"``, ``"probability"`` (see :func:`rank_candidates`).
 :func:`choose_batch` picks runs greedily, keeping each pick's fantasy weights (same truths);
 :func:`~.design_tools.prior_fit` gives prior draws, to rank candidates before any run exists.
 """
@@ -34,7 +31,7 @@ import xarray as xr
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
-from bayes_scaling.core.intervals import equal_tailed
+from bayes_scaling.core.intervals import check_ci, equal_tailed, weighted_interval
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.questions.allocation import draw_coords, flops_per_token, params_of
 from bayes_scaling.questions.design_tools import (
@@ -42,7 +39,6 @@ from bayes_scaling.questions.design_tools import (
     cost_weight,
     regret_grid,
     target_values,
-    weighted_interval,
 )
 
 __all__ = ["choose_batch", "rank_candidates"]
@@ -68,6 +64,7 @@ class _Problem:
     log_mu: np.ndarray  # candidates' curves on the likelihood scale (S, M)
     noise: dict[str, np.ndarray]  # noise parameters per draw (S, 1)
     model: Any  # the fit's likelihood object
+    ci: float  # probability of the interval whose width is the "width" objective
 
 
 class DesignWarning(UserWarning):
@@ -87,6 +84,7 @@ def rank_candidates(
     n_fantasies: int = N_FANTASIES,
     seed: int | None = None,
     cost_power: float = 1.0,
+    ci: float = CI,
 ) -> xr.Dataset:
     """Rank candidate runs by the expected reduction of the target's uncertainty per unit cost.
 
@@ -104,7 +102,7 @@ def rank_candidates(
         in e-folds of N). ``probability``: per draw, P(observed loss <= ``loss_target``) of a
         run at the budget's optimum.
     objective : {"width", "variance", "regret"}
-        What the score reduces: the width of the target's 90% interval, its variance, or the
+        What the score reduces: the width of the target's ``ci`` interval, its variance, or the
         expected regret (in expected loss) of the compute-optimal N chosen at ``compute``.
     compute : float, optional
         The target budget C in FLOPs (needed by every target but ``loss`` at (N, D), and by
@@ -119,6 +117,8 @@ def rank_candidates(
         Seed of the fantasies (default: derived from the fit's seed).
     cost_power : float
         ``score = reduction / cost ** cost_power``: 1 per unit cost, 0 per run (>= 0).
+    ci : float
+        Probability of the central interval whose width ``objective="width"`` measures.
 
     Returns
     -------
@@ -132,7 +132,7 @@ def rank_candidates(
         current ``width_now``, ``variance_now`` (``regret_now``), ``target``, ``objective``.
     """
     fit_, inputs, cost, problem, info = _setup(
-        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
+        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ci
     )
     weight = cost_weight(cost, cost_power)
     m = cost.size
@@ -147,16 +147,16 @@ def rank_candidates(
     variables = {
         "score": (score, f"expected reduction of the {key} per cost ** {cost_power:g}"),
         "reduction": (reduction, f"expected reduction of the {key} after the run"),
-        "expected_width_after": (after["width"], f"expected width of the {CI:.0%} interval"),
+        "expected_width_after": (after["width"], f"expected width of the {ci:.0%} interval"),
         "expected_variance_after": (after["variance"], "expected variance of the target"),
         "ess": (after["ess"], "mean effective draws of the weights over fantasies"),
         "ess_min": (after["ess_min"], "smallest effective draws over fantasies"),
     }
     if objective == "regret":
         variables["expected_regret_after"] = (after["regret"], "expected regret of N_opt after")
-    lower, _, upper = equal_tailed(problem.values, ci=CI)  # the one interval rule
+    lower, _, upper = equal_tailed(problem.values, ci=problem.ci)  # the one interval rule
     attrs = {"width_now": float(upper - lower), "variance_now": float(now["variance"].mean())}
-    attrs["cost_power"] = float(cost_power)
+    attrs.update(cost_power=float(cost_power), ci=problem.ci)
     if objective == "regret":
         attrs["regret_now"] = float(now["regret"].mean())
     return _dataset(
@@ -179,6 +179,7 @@ def choose_batch(
     n_fantasies: int = N_FANTASIES,
     seed: int | None = None,
     cost_power: float = 1.0,
+    ci: float = CI,
 ) -> xr.Dataset:
     """Choose up to ``k`` runs greedily with fantasised outcomes.
 
@@ -190,8 +191,8 @@ def choose_batch(
 
     Parameters
     ----------
-    fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, cost_power
-        As for :func:`rank_candidates`.
+    fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ...
+        As for :func:`rank_candidates` (``cost_power``, ``ci`` too).
     k : int
         Most runs to pick (>= 1).
     budget : float, optional
@@ -211,7 +212,7 @@ def choose_batch(
     if budget is not None and not (np.isfinite(budget) and budget > 0):
         raise QuestionError(f"budget must be a positive cost (e.g. 1e21 FLOPs), not {budget!r}")
     fit_, inputs, cost, problem, info = _setup(
-        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed
+        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ci
     )
     weight = cost_weight(cost, cost_power)
     base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
@@ -256,12 +257,11 @@ def choose_batch(
     if objective == "regret":
         variables["expected_regret_after"] = (np.array(rows["regret"]), "expected regret after")
     attrs = {"k": int(k), "budget": float(budget) if budget is not None else float("inf")}
-    attrs["cost_power"] = float(cost_power)
+    attrs.update(cost_power=float(cost_power), ci=problem.ci)
     return _dataset(fit_, inputs, cost, picks, variables, info, attrs, "choose_batch", "pick")
 
 
-# ------------------------------------------------------------------------------ internals
-def _setup(fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed):
+def _setup(fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ci):
     if getattr(fit, "pooling", None) is not None:
         raise QuestionError(
             "rank runs for one group of a pooled fit: rank_candidates(group_fit(fit, GROUP), ...)"
@@ -298,9 +298,9 @@ def _setup(fit, candidates, target, objective, compute, N, D, loss_target, n_fan
     log_mu = log_mu[order]
     noise = {n: v[order] for n, v in noise.items()}
     y = np.where(np.isfinite(y), y, np.nan)
-    problem = _Problem(flat[order], order, grid, y, log_mu, noise, fit.noise)
-    info.update(n_fantasies=int(n_fantasies), flops_per_token=k, n_draws=int(valid.sum()))
-    info["objective"] = objective
+    problem = _Problem(flat[order], order, grid, y, log_mu, noise, fit.noise, check_ci(ci))
+    info.update(n_fantasies=int(n_fantasies), flops_per_token=k, objective=objective)
+    info["n_draws"] = int(valid.sum())
     return fit, inputs, cost, problem, (values, info)
 
 
@@ -326,7 +326,7 @@ def _normalise(logw: np.ndarray) -> np.ndarray:
 def _objectives(problem: _Problem, w: np.ndarray, objective: str) -> dict[str, np.ndarray]:
     """Width, variance (and regret) of weighted draws ``w`` (..., S)."""
     q = problem.values
-    lo, hi = weighted_interval(q, w)
+    lo, hi = weighted_interval(q, w, ci=problem.ci)
     mean = w @ q
     out = {"width": hi - lo, "variance": np.maximum(w @ (q * q) - mean**2, 0.0)}
     if objective == "regret":  # regret of the N minimising the weighted expected loss

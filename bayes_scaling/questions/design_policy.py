@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.questions.allocation import flops_per_token
 from bayes_scaling.questions.design import ESS_WARN, N_FANTASIES, choose_batch
@@ -53,6 +54,7 @@ def budget_batch(
     loss_target: float | None = None,
     n_fantasies: int = N_FANTASIES,
     seed: int | None = None,
+    ci: float = CI,
 ) -> xr.Dataset | None:
     """The batch of candidate runs, within ``budget``, with the smallest expected objective.
 
@@ -69,7 +71,7 @@ def budget_batch(
     min_ess : float
         A batch is cut after the last pick whose mean effective draws stay >= ``min_ess`` (the
         first pick is always kept).
-    objective, target, compute, N, D, loss_target, n_fantasies, seed
+    objective, target, compute, N, D, loss_target, n_fantasies, seed, ci
         As for :func:`~bayes_scaling.questions.design.rank_candidates`.
 
     Returns
@@ -104,6 +106,7 @@ def budget_batch(
             loss_target=loss_target,
             n_fantasies=n_fantasies,
             seed=seed,
+            ci=ci,
         )
         low = np.flatnonzero(ds["ess"].values < min_ess)
         ds = ds.isel(pick=slice(0, max(int(low[0]) if low.size else ds.sizes["pick"], 1)))

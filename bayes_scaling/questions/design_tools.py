@@ -4,8 +4,6 @@
   their compute ``C = k N D`` and their cost (a ``cost`` column, else ``C``);
 * :func:`isoflop_grid` — candidates on IsoFLOP lines: model sizes log-spaced around each budget's
   current median ``N_opt``, ``D = C / (k N)``;
-* :func:`weighted_interval` — the equal-tailed interval of weighted draws, by the same rule as
-  :func:`bayes_scaling.core.intervals.quantiles` (with equal weights it gives the same numbers);
 * :func:`prior_fit` — a fit record whose draws are prior draws, to rank candidates before any
   run exists.
 """
@@ -19,7 +17,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from bayes_scaling.core.constants import CI, FLOPS_PER_TOKEN
+from bayes_scaling.core.constants import FLOPS_PER_TOKEN
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.inference.diagnostics import Diagnostics
 from bayes_scaling.inference.record import FitRecord
@@ -39,7 +37,7 @@ from bayes_scaling.questions.noise import discrepancy_scale
 from bayes_scaling.questions.optimal import optimal_allocation
 from bayes_scaling.questions.predict import complete_inputs, predict, split_points
 
-__all__ = ["candidate_inputs", "cost_weight", "isoflop_grid", "prior_fit", "weighted_interval"]
+__all__ = ["candidate_inputs", "cost_weight", "isoflop_grid", "prior_fit"]
 
 #: Model sizes of the decision grid of ``objective="regret"``.
 REGRET_GRID = 48
@@ -155,44 +153,6 @@ def isoflop_grid(
     budget = np.repeat(C, n)
     N = sizes.reshape(-1)
     return pd.DataFrame({"N": N, "D": budget / (k * N), "C": budget})
-
-
-def weighted_interval(
-    values: np.ndarray, weights: np.ndarray, *, ci: float = CI
-) -> tuple[np.ndarray, np.ndarray]:
-    """Lower and upper bounds of the central ``ci`` interval of weighted draws.
-
-    Parameters
-    ----------
-    values : numpy.ndarray
-        Draws, shape (S,), sorted ascending, NaN already removed.
-    weights : numpy.ndarray
-        Non-negative weights, shape (..., S), summing to 1 along the last axis.
-    ci : float
-
-    Notes
-    -----
-    The weighted analogue of numpy's linear quantile (the rule of
-    :func:`bayes_scaling.core.intervals.quantiles`): draw ``i`` sits at the position
-    ``(W_i - w_i) / (1 - w_last)`` (``W`` the cumulative weight), which is ``i / (S - 1)`` for
-    equal weights, and the quantile interpolates linearly between neighbouring positions.
-    """
-    cum = np.cumsum(weights, axis=-1)
-    denom = np.maximum(1.0 - weights[..., -1:], 1e-300)
-    pos = (cum - weights) / denom
-    out = []
-    for level in ((1 - ci) / 2, (1 + ci) / 2):
-        j = np.clip(np.sum(pos <= level, axis=-1) - 1, 0, values.size - 1)
-        j1 = np.minimum(j + 1, values.size - 1)
-        p0 = np.take_along_axis(pos, j[..., None], axis=-1)[..., 0]
-        p1 = np.take_along_axis(pos, j1[..., None], axis=-1)[..., 0]
-        gap = p1 - p0
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(gap > 0, np.clip((level - p0) / gap, 0.0, 1.0), 0.0)
-        x0, x1 = values[j], values[j1]
-        with np.errstate(invalid="ignore"):
-            out.append(np.where((frac == 0) | (x0 == x1), x0, x0 + frac * (x1 - x0)))
-    return out[0], out[1]
 
 
 def prior_fit(

@@ -104,6 +104,7 @@ def plan(
     fantasies: Annotated[int, typer.Option(help="Fantasised outcomes per candidate.")] = 32,
     seed: Annotated[int | None, typer.Option(help="Seed of the fantasies.")] = None,
     top: Annotated[int, typer.Option(help="Candidates shown in the table.")] = 15,
+    ci: Annotated[float, typer.Option(help="Probability of the interval whose width counts.")] = CI,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Rank candidate runs by how much they shrink the target's 90% interval per FLOP."""
@@ -121,7 +122,7 @@ def plan(
     fit = load_fit(fit_file)
     table = _read_candidates(candidates) if candidates is not None else _grid(fit, grid)
     options = dict(target=target, objective=objective, compute=C, loss_target=loss_target)
-    options.update(n_fantasies=fantasies, seed=seed)
+    options.update(n_fantasies=fantasies, seed=seed, ci=ci)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ranked = rank_candidates(fit, table, cost_power=cost_power, **options)
@@ -142,10 +143,11 @@ def plan(
     value = ranked["value"].values
     now: dict = {"kind": target, "compute": C, "width_now": ranked.attrs["width_now"]}
     if target == "optimal":
-        now["N_opt"] = summarize(math.e**value, ci=CI)
-        now["D_opt"] = summarize(ranked["D_opt"].values, ci=CI)
+        now["N_opt"] = summarize(math.e**value, ci=ci)
+        now["D_opt"] = summarize(ranked["D_opt"].values, ci=ci)
     else:
-        now["value"] = summarize(value, ci=CI)
+        now["value"] = summarize(value, ci=ci)
+    now["ci"] = ci
     if loss_target is not None:
         now["loss_target"] = loss_target
     inputs = [c for c in ("N", "D", "C", "U") if c in ranked.coords]
@@ -177,7 +179,7 @@ def _print_plan(payload: dict, top: int) -> None:
     shown = now.get("value") or now.get("N_opt")
     out.print(
         f"target: {now['kind']} at {flops(now['compute'])} FLOPs: median {shown['median']:.4g} "
-        f"[{CI:.0%} interval {shown['lower']:.4g} – {shown['upper']:.4g}], width "
+        f"[{now['ci']:.0%} interval {shown['lower']:.4g} – {shown['upper']:.4g}], width "
         f"{now['width_now']:.4g}"
     )
     table = Table(
