@@ -60,6 +60,8 @@ def fit(
     FitRecord
     """
     settings = FitSettings() if settings is None else settings
+    law = get_law(law)
+    runs = load_runs(runs, schema=law.schema)  # read once: the check and the sampler share it
     check_isoflop_pooling(runs, law=law, settings=settings)
     record = sample(runs, law=law, settings=settings, strict=strict, progress=progress)
     if record.settings.discrepancy is None:
@@ -93,8 +95,9 @@ def check_isoflop_pooling(
 
     The runs qualify when they have a group column with at least two groups, most of them laid
     out as IsoFLOP profiles (:func:`~bayes_scaling.inputs.isoflop.isoflop_design`), and the law
-    takes both N and D (Chinchilla's Approach 3, ``chinchilla``, ``kaplan``, ...). Runs not yet
-    loaded are read once more here with warnings silenced (standard input is skipped).
+    takes both N and D (Chinchilla's Approach 3, ``chinchilla``, ``kaplan``, ...). :func:`fit`
+    passes the runs it has read; a table or path given here directly is read with warnings
+    silenced (standard input is skipped).
 
     Returns
     -------
