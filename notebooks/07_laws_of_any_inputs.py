@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 
 from bayes_scaling.api import fit
+from bayes_scaling.core.intervals import equal_tailed
 from bayes_scaling.inputs import datasets, shipped
 from bayes_scaling.inputs.laws import Law, get_law
 from bayes_scaling.inputs.runs import load_runs
@@ -160,17 +161,18 @@ for name in ("lr", "bs"):
     print(f"best held-out {name} = {measured[name]:.4g}: {where} the interval of {name}_argmin")
 post = lr_fit.posterior
 bs_opt = np.exp(post["b0"] + post["b_D"] * np.log(at["D"])).values.ravel()
-lo, med, hi = np.quantile(bs_opt, [0.05, 0.5, 0.95])
+lo, med, hi = equal_tailed(bs_opt, ci=0.9)  # the package's one interval rule
 print(f"the law's optimal bs at this D, exp(b0) D^b_D: {med:.0f} [{lo:.0f}, {hi:.0f}]")
 lr_test.nsmallest(5, "smooth loss")[["lr", "bs", "smooth loss"]]
 
 # %% [markdown]
-# In this run (seed 1) the two inputs part ways. The learning-rate optimum lands among the
-# held-out grid's best learning rates. The batch size does not: every draw puts its optimum on
-# the upper bound (hence the warning), while the held-out grid's best runs use a moderate batch
-# size. The law's optimal batch size is a power law in D fitted on D up to 1e11; pushed a
-# hundredfold further, it lands above the searched range (the `exp(b0) D^b_D` line), so
-# widening the bound would move the optimum further from the measured one. Read an optimum
+# When we ran this (seed 1) the two inputs parted ways, and the lines above show whether they do
+# on your machine: the learning-rate optimum landed among the held-out grid's best learning
+# rates, while the batch-size optimum sat on the upper bound (hence the warning) although the
+# held-out grid's best runs use a moderate batch size. The law's optimal batch size is a power
+# law in D fitted on D up to 1e11; pushed a hundredfold further it can land above the searched
+# range (the `exp(b0) D^b_D` line), and then widening the bound moves the optimum further from
+# the measured one. Read an optimum
 # on a bound as "the law puts it beyond the searched range", not as an answer, and check a
 # hyperparameter optimum at a new scale with a short sweep there.
 
@@ -339,7 +341,7 @@ farseer_fit.summary(ci=CI)[["median", "lower", "upper", "r_hat", "ess_bulk"]]
 post = farseer_fit.posterior
 for n in (1e8, 1e9, 1e10):
     exponent = np.exp(post["a1"] * n ** post["g1"] + post["b1"]).values.ravel()
-    lo, med, hi = np.quantile(exponent, [0.05, 0.5, 0.95])
+    lo, med, hi = equal_tailed(exponent, ci=0.9)
     print(f"N = {n:.0e}: data exponent {med:.3f} [{lo:.3f}, {hi:.3f}]")
 
 # %% [markdown]

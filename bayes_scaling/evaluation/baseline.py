@@ -34,6 +34,7 @@ import xarray as xr
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import BayesScalingError, QuestionError
+from bayes_scaling.core.intervals import check_ci, equal_tailed
 from bayes_scaling.evaluation.baseline_problem import (
     CHINCHILLA_GRID,
     PENALTY,
@@ -167,20 +168,17 @@ class BaselineFit:
 
         Without a bootstrap the interval columns are NaN.
         """
-        from bayes_scaling.core.intervals import check_ci
-
         ci = check_ci(ci)
         rows = []
         for name in self.law.param_names:
             row = {"parameter": name, "point": self.params[name]}
             if self.boot is not None:
-                values = self.boot[name].values.ravel()
-                values = values[np.isfinite(values)]
-                lo, hi = np.quantile(values, [(1 - ci) / 2, (1 + ci) / 2])
+                draws = self.boot[name].values.ravel()
+                lo, med, hi = equal_tailed(draws, ci=ci)  # the one interval rule
+                values = draws[np.isfinite(draws)]
                 row.update(
-                    mean=values.mean(), sd=values.std(ddof=1), median=np.median(values),
-                    lower=lo, upper=hi,
-                )  # fmt: skip
+                    mean=values.mean(), sd=values.std(ddof=1), median=med, lower=lo, upper=hi
+                )
             else:
                 row.update(mean=np.nan, sd=np.nan, median=np.nan, lower=np.nan, upper=np.nan)
             row["ci"] = ci
