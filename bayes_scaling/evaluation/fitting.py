@@ -132,8 +132,8 @@ def check_isoflop_pooling(
         "and shaped differently from one configuration to the next (learning-rate schedules "
         "that have not decayed, parameters counted differently), are what that curvature is "
         "fitted to: the Student-t noise treats them as outliers and the posterior mixes poorly "
-        "(on Porian et al. 2024's 15 configurations, nu falls to about 0.9, R-hat exceeds 1.01 "
-        "and 4-5 of 15 intervals contain the authors' exponent). To estimate the "
+        "(on Porian et al. 2024's 15 configurations, R-hat exceeds 1.01 and only "
+        "4-5 of 15 intervals contain the authors' exponent). To estimate the "
         "compute-optimal allocation, fit the 'isoflop' law to the runs near each profile's "
         "minimum: fit(near_optimum(runs), law='isoflop', vary=..., likelihood='normal') "
         "(bayes_scaling.inputs.isoflop.near_optimum; CLI: --law isoflop --near-optimum 2)",
