@@ -89,22 +89,30 @@ class ScalingFit(FitRecord):
         objective: str = "width",
         cost_power: float = 1.0,
         seed: int | None = None,
+        ci: float = CI,
     ) -> xr.Dataset:
         """Candidate pilot runs ranked by how much they would narrow the target forecast per
         ``cost ** cost_power``; see :func:`bayes_scaling.questions.design.rank_candidates`."""
         from bayes_scaling.questions.design import rank_candidates
 
         return rank_candidates(self, candidates, compute=compute, target=target,
-                               objective=objective, cost_power=cost_power, seed=seed)  # fmt: skip
+                               objective=objective, cost_power=cost_power, seed=seed,
+                               ci=ci)  # fmt: skip
 
     def runs_for_budget(
-        self, candidates: Any, *, budget: float, compute: Any = None, target: str = "loss"
+        self,
+        candidates: Any,
+        *,
+        budget: float,
+        compute: Any = None,
+        target: str = "loss",
+        ci: float = CI,
     ) -> xr.Dataset | None:
         """The batch of candidate runs within ``budget`` that leaves the target forecast
         narrowest; see :func:`bayes_scaling.questions.design_policy.budget_batch`."""
         from bayes_scaling.questions.design_policy import budget_batch
 
-        return budget_batch(self, candidates, budget=budget, compute=compute, target=target)
+        return budget_batch(self, candidates, budget=budget, compute=compute, target=target, ci=ci)
 
     def budget(self, *, target: float, probability: Any = 0.9) -> xr.Dataset:
         """Compute at which P(expected loss <= target) reaches ``probability``, with N and D."""
