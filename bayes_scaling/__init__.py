@@ -21,6 +21,7 @@ _LAZY = {
     "BayesScalingError": "bayes_scaling.core.errors",
     "CI": "bayes_scaling.core.constants",
     "CostModel": "bayes_scaling.questions.budget",
+    "DesignQuestion": "bayes_scaling.questions.design",
     "FitRecord": "bayes_scaling.inference.record",
     "FitSettings": "bayes_scaling.inference.settings",
     "Job": "bayes_scaling.evaluation.many",
@@ -70,6 +71,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs; at run time see __getattr__
         prob_below_target,
         risk_optimal_allocation,
     )
+    from bayes_scaling.questions.design import DesignQuestion
     from bayes_scaling.questions.draws import group_fit
     from bayes_scaling.questions.optimal import frontier, optimal_allocation
     from bayes_scaling.questions.optimize import optimize
@@ -78,6 +80,7 @@ __all__ = [
     "CI",
     "BayesScalingError",
     "CostModel",
+    "DesignQuestion",
     "Job",
     "FitRecord",
     "FitSettings",

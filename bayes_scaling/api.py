@@ -92,12 +92,14 @@ class ScalingFit(FitRecord):
         ci: float = CI,
     ) -> xr.Dataset:
         """Candidate pilot runs ranked by how much they would narrow the target forecast per
-        ``cost ** cost_power``; see :func:`bayes_scaling.questions.design.rank_candidates`."""
-        from bayes_scaling.questions.design import rank_candidates
+        ``cost ** cost_power``; see :func:`bayes_scaling.questions.design.rank_candidates` and
+        :class:`~bayes_scaling.questions.design_question.DesignQuestion` for the settings."""
+        from bayes_scaling.questions.design import DesignQuestion, rank_candidates
 
-        return rank_candidates(self, candidates, compute=compute, target=target,
-                               objective=objective, cost_power=cost_power, seed=seed,
-                               ci=ci)  # fmt: skip
+        question = DesignQuestion(
+            target=target, objective=objective, compute=compute, seed=seed, ci=ci
+        )
+        return rank_candidates(self, candidates, question, cost_power=cost_power)
 
     def runs_for_budget(
         self,
@@ -110,9 +112,11 @@ class ScalingFit(FitRecord):
     ) -> xr.Dataset | None:
         """The batch of candidate runs within ``budget`` that leaves the target forecast
         narrowest; see :func:`bayes_scaling.questions.design_policy.budget_batch`."""
+        from bayes_scaling.questions.design import DesignQuestion
         from bayes_scaling.questions.design_policy import budget_batch
 
-        return budget_batch(self, candidates, budget=budget, compute=compute, target=target, ci=ci)
+        question = DesignQuestion(target=target, compute=compute, ci=ci)
+        return budget_batch(self, candidates, question, budget=budget)
 
     def budget(self, *, target: float, probability: Any = 0.9) -> xr.Dataset:
         """Compute at which P(expected loss <= target) reaches ``probability``, with N and D."""

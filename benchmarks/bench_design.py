@@ -40,7 +40,7 @@ from bench_design_report import POLICIES, SHARES, markdown, verdict
 import bayes_scaling as bs
 from bayes_scaling.core.intervals import equal_tailed
 from bayes_scaling.evaluation.design_check import check_design
-from bayes_scaling.questions.design import rank_candidates
+from bayes_scaling.questions.design import DesignQuestion, rank_candidates
 from bayes_scaling.questions.design_policy import COST_POWERS, budget_batch
 from bayes_scaling.questions.design_tools import isoflop_grid
 from bayes_scaling.questions.predict import predict
@@ -60,11 +60,12 @@ def timing() -> dict:
     runs = bs.datasets.chinchilla_like(seed=0)
     fit = quiet_fit(runs, seed=1, draws=1000, tune=500, chains=2)
     grid = isoflop_grid(fit, np.geomspace(1e19, 3e23, 10), 20)
-    rank_candidates(fit, grid.iloc[:5], compute=1e23)  # warm imports
+    rank_candidates(fit, grid.iloc[:5], DesignQuestion(compute=1e23))  # warm imports
     times = []
     for seed in range(3):
+        question = DesignQuestion(compute=1e23, seed=seed)
         t = time.perf_counter()
-        rank_candidates(fit, grid, compute=1e23, seed=seed)
+        rank_candidates(fit, grid, question)
         times.append(time.perf_counter() - t)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fit.nc"
@@ -80,7 +81,7 @@ def timing() -> dict:
     return {
         "candidates": len(grid),
         "draws": "2 chains x 1000",
-        "n_fantasies": 32,
+        "n_fantasies": question.n_fantasies,
         "rank_seconds_median": float(np.median(times)),
         "plan_cli_seconds_median": float(np.median(cli)),
     }
@@ -197,11 +198,9 @@ def replay(name, runs, *, seeds, draws, start=8, grid=SHARES, rounds=3) -> dict:
                             ds = budget_batch(
                                 fit,
                                 pool_all.iloc[avail][cols],
+                                DesignQuestion(N=point["N"], D=point["D"], seed=seed),
                                 budget=goal * total - spent,
                                 cost_powers=powers,
-                                N=point["N"],
-                                D=point["D"],
-                                seed=seed,
                             )
                         for j in ds["candidate"].values:
                             train.append(avail[int(j)])

@@ -38,6 +38,7 @@ import xarray as xr
 
 import bayes_scaling
 from bayes_scaling.core.constants import CI
+from bayes_scaling.questions.design import DesignQuestion
 
 SNAPSHOT = Path(__file__).with_name("api_snapshot.json")
 UPDATE_ENV = "BAYES_SCALING_UPDATE_SNAPSHOT"
@@ -66,7 +67,7 @@ HELPERS = {
     "split_points",
 }
 HELPERS |= {"pooled_law_draws", "risk_measure", "run_law_draws"}
-HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "cost_weight"}
+HELPERS |= {"candidate_inputs", "isoflop_grid", "prior_fit", "cost_weight", "DesignQuestion"}
 #: Keyword arguments that must come back as coordinates of the same name.
 USER_COORDS = {"N", "D", "C", "U", "compute", "target", "probability", "inference_tokens"}
 USER_COORDS |= {"unique_tokens"}
@@ -115,7 +116,10 @@ RISK = "N_opt D_opt tokens_per_param risk_value N_mean_opt risk_value_mean_opt: 
 MIS = "extra_loss compute_equivalent compute_efficiency extra_compute N_opt: compute"
 DC = "epochs loss_unconstrained N_unconstrained extra_loss: compute"
 FRONTIER = {"compute_min": 1e20, "compute_max": 1e22, "n": 5}
-CANDS = {"candidates": {"N": [1e8, 1e9, 4e9], "D": [2e9, 2e10, 8e10]}, "compute": 1e22}
+CANDS = {"candidates": {"N": [1e8, 1e9, 4e9], "D": [2e9, 2e10, 8e10]}}
+ASKED = {**CANDS, "question": DesignQuestion(compute=1e22)}
+REGRET = {**CANDS, "question": DesignQuestion(compute=1e22, objective="regret")}
+ASKED_C = {"derived": lambda f, kw: {"compute": kw["question"].compute}}  # the budget asked
 RANKED = "score reduction expected_width_after expected_variance_after ess ess_min: candidate"
 BATCH = "score expected_width_after expected_variance_after cumulative_cost ess: pick"
 # fmt: off
@@ -156,11 +160,12 @@ CONTRACTS: dict[str, Contract] = {
         Contract("optimize", {"over": {"N": (1e8, 1e12)}, "at": {"C": 1e21}},
                  "N_argmin loss loss_min:", "N_decision risk_value:",
                  {"loss": EXP, "loss_min": EXP}, derived=lambda f, kw: {"C": 1e21}),
-        Contract("rank_candidates", CANDS, "value:", RANKED, {"value": "expected loss mu"}),
-        Contract("rank_candidates", {**CANDS, "objective": "regret"}, "value:",
-                 RANKED.replace(":", " expected_regret_after:"), variant="regret"),
-        Contract("choose_batch", {**CANDS, "k": 2}, "value:", BATCH),
-        Contract("budget_batch", {**CANDS, "budget": 1e21, "k": 2}, "value:", BATCH),
+        Contract("rank_candidates", ASKED, "value:", RANKED, {"value": "expected loss mu"},
+                 **ASKED_C),
+        Contract("rank_candidates", REGRET, "value:",
+                 RANKED.replace(":", " expected_regret_after:"), variant="regret", **ASKED_C),
+        Contract("choose_batch", {**ASKED, "k": 2}, "value:", BATCH, **ASKED_C),
+        Contract("budget_batch", {**ASKED, "budget": 1e21, "k": 2}, "value:", BATCH, **ASKED_C),
     )
 }
 # fmt: on

@@ -8,14 +8,17 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import xarray as xr
 
 import bayes_scaling as bs
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.core.intervals import equal_tailed, weighted_interval
-from bayes_scaling.questions.design import choose_batch, rank_candidates
+from bayes_scaling.questions.design import DesignQuestion, choose_batch, rank_candidates
 from bayes_scaling.questions.design_tools import isoflop_grid, prior_fit
 
 TARGET_C = 3e21  # the largest budget of chinchilla_like, held out of the small fit
+AT_C = DesignQuestion(compute=TARGET_C)
+SEEDED = DesignQuestion(compute=TARGET_C, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +49,8 @@ def test_weighted_interval_with_equal_weights_is_the_one_rule():
 def test_a_run_at_the_target_scale_beats_a_tiny_one_per_run(small):
     fit, _ = small
     cands = pd.DataFrame({"N": [1e8, 4e9], "D": [2e9, 1.2e11]})
-    ds = rank_candidates(fit, cands, compute=TARGET_C, n_fantasies=32, seed=0).sortby("candidate")
+    question = DesignQuestion(compute=TARGET_C, n_fantasies=32, seed=0)
+    ds = rank_candidates(fit, cands, question).sortby("candidate")
     width = ds["expected_width_after"].values
     assert width[1] < 0.85 * width[0] and width[1] < ds.attrs["width_now"]
     assert set(ds.coords) >= {"candidate", "N", "D", "C", "cost", "compute"}
@@ -61,7 +65,7 @@ def test_a_run_already_in_the_data_changes_the_weights_little(small):
     runs = fit.runs.table
     smallest = runs.loc[[runs["C"].idxmin()], ["N", "D"]]
     big = pd.DataFrame({"N": [4e9], "D": [1.2e11]})
-    ds = rank_candidates(fit, pd.concat([smallest, big]), compute=TARGET_C, seed=1)
+    ds = rank_candidates(fit, pd.concat([smallest, big]), DesignQuestion(compute=TARGET_C, seed=1))
     ds = ds.sortby("candidate")
     n_draws = fit.posterior.sizes["chain"] * fit.posterior.sizes["draw"]
     assert ds["ess"].values[0] > max(0.6 * n_draws, ds["ess"].values[1])
@@ -72,15 +76,16 @@ def test_a_run_already_in_the_data_changes_the_weights_little(small):
 def test_targets_and_objectives_answer(small):
     fit, _ = small
     cands = {"N": [1e8, 1e9, 4e9], "D": [2e9, 2e10, 1.2e11], "cost": [1.0, 2.0, 3.0]}
-    opt = rank_candidates(fit, cands, target="optimal", compute=TARGET_C, seed=0)
+    opt = rank_candidates(fit, cands, DesignQuestion(target="optimal", compute=TARGET_C, seed=0))
     assert "D_opt" in opt and opt.attrs["width_now"] > 0
     np.testing.assert_allclose(np.sort(opt["cost"].values), [1.0, 2.0, 3.0])
     E = float(fit.posterior["E"].median())
-    prob = rank_candidates(fit, cands, target="probability", compute=TARGET_C, loss_target=E + 0.3)
+    probability = DesignQuestion(target="probability", compute=TARGET_C, loss_target=E + 0.3)
+    prob = rank_candidates(fit, cands, probability)
     assert ((prob["value"] >= 0) & (prob["value"] <= 1)).all()
-    reg = rank_candidates(fit, cands, objective="regret", compute=TARGET_C, seed=0)
+    reg = rank_candidates(fit, cands, DesignQuestion(objective="regret", compute=TARGET_C, seed=0))
     assert (reg["expected_regret_after"] >= 0).all() and reg.attrs["regret_now"] >= 0
-    at_point = rank_candidates(fit, cands, N=2e10, D=4e11, seed=0)
+    at_point = rank_candidates(fit, cands, DesignQuestion(N=2e10, D=4e11, seed=0))
     assert at_point.attrs["target_N"] == 2e10
 
 
@@ -89,13 +94,13 @@ def test_choose_batch_respects_k_and_budget(small):
     fit, _ = small
     grid = isoflop_grid(fit, [1e19, 1e20, 1e21], 4)
     assert len(grid) == 12 and np.allclose(grid["C"], 6 * grid["N"] * grid["D"])
-    batch = choose_batch(fit, grid, k=3, compute=TARGET_C, seed=0)
+    batch = choose_batch(fit, grid, SEEDED, k=3)
     assert batch.sizes["pick"] == 3 and len(set(batch["candidate"].values)) == 3
     assert np.all(np.diff(batch["expected_width_after"].values) <= 1e-9)
-    capped = choose_batch(fit, grid, k=5, budget=2.5e20, compute=TARGET_C, seed=0)
+    capped = choose_batch(fit, grid, SEEDED, k=5, budget=2.5e20)
     assert capped["cumulative_cost"].values[-1] <= 2.5e20
     assert capped.sizes["pick"] <= 5
-    ranked = rank_candidates(fit, grid, compute=TARGET_C, seed=0)
+    ranked = rank_candidates(fit, grid, SEEDED)
     assert batch["candidate"].values[0] == ranked["candidate"].values[0]
 
 
@@ -106,7 +111,7 @@ def test_prior_only_ranking_works():
     assert prior.runs.n_runs == 0 and prior.info["prior_only"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = rank_candidates(prior, cands, compute=1e22, seed=0)
+        ds = rank_candidates(prior, cands, DesignQuestion(compute=1e22, seed=0))
     assert ds.sizes["candidate"] == 3 and np.isfinite(ds["expected_width_after"]).all()
     assert (ds["expected_width_after"] < ds.attrs["width_now"]).all()
 
@@ -130,8 +135,9 @@ def test_prior_only_ranking_works():
 def test_bad_inputs_raise_question_errors(small, kwargs, fragment):
     fit, _ = small
     options = {"candidates": {"N": [1e9], "D": [2e10]}, "compute": TARGET_C, **kwargs}
+    candidates = options.pop("candidates")
     with pytest.raises(QuestionError, match=fragment):
-        rank_candidates(fit, **options)
+        rank_candidates(fit, candidates, DesignQuestion(**options))
 
 
 @pytest.mark.model
@@ -139,9 +145,9 @@ def test_batch_bad_inputs(small):
     fit, _ = small
     cands = {"N": [1e9], "D": [2e10]}
     with pytest.raises(QuestionError, match="k must be"):
-        choose_batch(fit, cands, k=0, compute=TARGET_C)
+        choose_batch(fit, cands, AT_C, k=0)
     with pytest.raises(QuestionError, match="no candidate fits in the budget"):
-        choose_batch(fit, cands, k=1, budget=1.0, compute=TARGET_C)
+        choose_batch(fit, cands, AT_C, k=1, budget=1.0)
 
 
 @pytest.mark.model
@@ -185,16 +191,16 @@ def test_plan_json_has_the_keys(small, tmp_path):
 def test_cost_power_zero_scores_per_run(small):
     fit, _ = small
     cands = pd.DataFrame({"N": [1e8, 4e9], "D": [2e9, 1.2e11]})
-    per_run = rank_candidates(fit, cands, compute=TARGET_C, seed=0, cost_power=0.0)
+    per_run = rank_candidates(fit, cands, SEEDED, cost_power=0.0)
     np.testing.assert_allclose(per_run["score"], per_run["reduction"])
     assert per_run["candidate"].values[0] == 1  # the big run shrinks the width more
-    per_flop = rank_candidates(fit, cands, compute=TARGET_C, seed=0)
+    per_flop = rank_candidates(fit, cands, SEEDED)
     assert per_flop.attrs["cost_power"] == 1.0 and per_run.attrs["cost_power"] == 0.0
     np.testing.assert_allclose(  # same fantasies: only the divisor changes
         per_flop.sortby("candidate")["reduction"], per_run.sortby("candidate")["reduction"]
     )
     with pytest.raises(QuestionError, match="cost_power"):
-        rank_candidates(fit, cands, compute=TARGET_C, cost_power=-1.0)
+        rank_candidates(fit, cands, AT_C, cost_power=-1.0)
 
 
 @pytest.mark.model
@@ -205,22 +211,65 @@ def test_budget_batch_stays_within_the_budget_and_picks_the_best_power(small):
     grid = isoflop_grid(fit, [1e19, 1e20, 1e21], 4)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = budget_batch(fit, grid, budget=1.5e21, compute=TARGET_C, seed=0)
-        per_flop = budget_batch(
-            fit, grid, budget=1.5e21, cost_powers=[1.0], compute=TARGET_C, seed=0
-        )
+        ds = budget_batch(fit, grid, SEEDED, budget=1.5e21)
+        per_flop = budget_batch(fit, grid, SEEDED, budget=1.5e21, cost_powers=[1.0])
     assert ds["cumulative_cost"].values[-1] <= 1.5e21
     assert ds.attrs["cost_power"] in (0.0, 0.5, 1.0) and "p=0.5" in ds.attrs["alternatives"]
     last = ds["expected_width_after"].values[-1]
     assert last <= per_flop["expected_width_after"].values[-1] + 1e-12
-    assert budget_batch(fit, grid, budget=1e10, compute=TARGET_C) is None  # nothing fits
+    assert budget_batch(fit, grid, AT_C, budget=1e10) is None  # nothing fits
 
 
 def test_the_width_is_of_the_requested_interval(small):
     fit, _ = small
     grid = isoflop_grid(fit, [1e19, 1e20], 3)
-    wide = rank_candidates(fit, grid, compute=TARGET_C, seed=0)
-    narrow = rank_candidates(fit, grid, compute=TARGET_C, seed=0, ci=0.5)
+    wide = rank_candidates(fit, grid, SEEDED)
+    narrow = rank_candidates(fit, grid, DesignQuestion(compute=TARGET_C, seed=0, ci=0.5))
     assert narrow.attrs["ci"] == 0.5 and wide.attrs["ci"] == 0.9
     assert narrow.attrs["width_now"] < wide.attrs["width_now"]
     assert (narrow["expected_width_after"] < wide["expected_width_after"]).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "fragment"),
+    [
+        ({"target": "nope"}, "target must be one of"),
+        ({"objective": "nope"}, "objective must be one of"),
+        ({"n_fantasies": 1}, "n_fantasies must be a whole number >= 2"),
+        ({"n_fantasies": 2.5}, "n_fantasies must be a whole number >= 2"),
+        ({"ci": 1.5}, "ci"),
+        ({"ci": [0.5, 0.9]}, "ci"),
+        ({"compute": 0.0}, "compute must be one finite number > 0"),
+        ({"N": -1.0}, "N must be one finite number > 0"),
+        ({"loss_target": float("nan")}, "loss_target must be one finite number > 0"),
+        ({"seed": -1}, "seed must be a whole number >= 0"),
+    ],
+)
+def test_design_question_rejects_bad_settings(kwargs, fragment):
+    with pytest.raises(QuestionError, match=fragment):
+        DesignQuestion(**kwargs)
+
+
+def test_design_question_is_frozen_and_compares_by_value():
+    question = DesignQuestion(objective="variance", compute=1e23, n_fantasies=16.0, ci=0.8)
+    assert question == DesignQuestion(objective="variance", compute=1e23, n_fantasies=16, ci=0.8)
+    assert isinstance(question.n_fantasies, int) and question.ci == 0.8
+    assert DesignQuestion() == DesignQuestion(target="loss", objective="width", n_fantasies=32)
+    assert DesignQuestion.of(None) == DesignQuestion() and DesignQuestion.of(question) is question
+    with pytest.raises(QuestionError, match="question must be a DesignQuestion"):
+        DesignQuestion.of({"compute": 1e23})
+    with pytest.raises(AttributeError):
+        question.target = "optimal"  # type: ignore[misc]
+
+
+@pytest.mark.model
+def test_an_equal_question_gives_the_same_ranking(small):
+    fit, _ = small
+    grid = isoflop_grid(fit, [1e19, 1e20], 3)
+    asked = {"objective": "variance", "compute": TARGET_C, "seed": 0}
+    first = rank_candidates(fit, grid, DesignQuestion(**asked))
+    again = rank_candidates(fit, grid, DesignQuestion(**asked))
+    xr.testing.assert_identical(first, again)
+    assert first.attrs["objective"] == "variance"
+    with pytest.raises(QuestionError, match="question must be a DesignQuestion"):
+        rank_candidates(fit, grid, asked)  # type: ignore[arg-type]

@@ -17,21 +17,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.core.intervals import equal_tailed
 from bayes_scaling.evaluation.fitting import refit
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.questions.allocation import params_of
-from bayes_scaling.questions.design import rank_candidates
+from bayes_scaling.questions.design import DesignQuestion, rank_candidates
 from bayes_scaling.questions.design_tools import candidate_inputs, target_values
 
 __all__ = ["check_design"]
 
 
-def _width(fit: FitRecord, target: str, options: dict[str, Any]) -> float:
-    values, _ = target_values(fit, target, **options)
-    lower, _, upper = equal_tailed(values.reshape(-1), ci=CI)
+def _width(fit: FitRecord, q: DesignQuestion) -> float:
+    values, _ = target_values(fit, q.target, q.compute, q.N, q.D, q.loss_target)
+    lower, _, upper = equal_tailed(values.reshape(-1), ci=q.ci)
     return float(upper - lower)
 
 
@@ -58,7 +57,8 @@ def check_design(
     candidates : pandas.DataFrame or mapping
         A few candidate runs (each costs ``n_outcomes`` refits).
     target, compute, N, D, loss_target, n_fantasies
-        As for :func:`~bayes_scaling.questions.design.rank_candidates`.
+        As for :class:`~bayes_scaling.questions.design_question.DesignQuestion` (the width is
+        of its default 90% interval).
     n_outcomes : int
         Simulated outcomes (refits) per candidate.
     draws : int
@@ -79,10 +79,16 @@ def check_design(
 
     if int(n_outcomes) < 1:
         raise QuestionError(f"n_outcomes must be >= 1, not {n_outcomes!r}")
-    options = {"compute": compute, "N": N, "D": D, "loss_target": loss_target}
-    ranked = rank_candidates(
-        record, candidates, target=target, n_fantasies=n_fantasies, seed=seed, **options
-    ).sortby("candidate")
+    question = DesignQuestion(
+        target=target,
+        compute=compute,
+        N=N,
+        D=D,
+        loss_target=loss_target,
+        n_fantasies=n_fantasies,
+        seed=seed,
+    )
+    ranked = rank_candidates(record, candidates, question).sortby("candidate")
     law = record.law
     inputs, _ = candidate_inputs(law, candidates, flops_per_token=record.runs.flops_per_token)
     m = len(next(iter(inputs.values())))
@@ -109,7 +115,7 @@ def check_design(
                     discrepancy=None,
                     seed=seed + 1000 * i + r,
                 )
-            widths.append(_width(new, target, options))
+            widths.append(_width(new, question))
         rows.append(
             {
                 **{c: float(inputs[c][i]) for c in inputs},

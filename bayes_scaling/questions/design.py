@@ -16,6 +16,8 @@ of a target quantity, per unit cost? The answer is preposterior and uses only th
    expected regret of the compute-optimal N at the budget, averaged over fantasies; ``score`` is
    the expected reduction per ``cost ** cost_power`` (1: per unit cost; 0: per run).
 
+One :class:`~.design_question.DesignQuestion` says what to learn about (target, objective, the
+budget or point, fantasies, seed, ``ci``) for every design function.
 :func:`choose_batch` picks runs greedily, keeping each pick's fantasy weights (same truths);
 :func:`~.design_tools.prior_fit` gives prior draws, to rank candidates before any run exists.
 """
@@ -29,11 +31,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
-from bayes_scaling.core.intervals import check_ci, equal_tailed, weighted_interval
+from bayes_scaling.core.intervals import equal_tailed, weighted_interval
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.questions.allocation import draw_coords, flops_per_token, params_of
+from bayes_scaling.questions.design_question import N_FANTASIES as N_FANTASIES
+from bayes_scaling.questions.design_question import OBJECTIVES as OBJECTIVES
+from bayes_scaling.questions.design_question import TARGETS as TARGETS
+from bayes_scaling.questions.design_question import DesignQuestion
 from bayes_scaling.questions.design_tools import (
     candidate_inputs,
     cost_weight,
@@ -41,12 +46,8 @@ from bayes_scaling.questions.design_tools import (
     target_values,
 )
 
-__all__ = ["choose_batch", "rank_candidates"]
+__all__ = ["DesignQuestion", "choose_batch", "rank_candidates"]
 
-TARGETS = ("loss", "optimal", "probability")
-OBJECTIVES = ("width", "variance", "regret")
-#: Fantasised outcomes per candidate: 200 candidates x 2000 draws rank in about a second.
-N_FANTASIES = 32
 #: A candidate whose mean effective sample size falls below this many draws gets a warning.
 ESS_WARN = 50.0
 _CHUNK = 4_000_000  # values of one log-likelihood block (fantasies x draws x candidates)
@@ -74,17 +75,9 @@ class DesignWarning(UserWarning):
 def rank_candidates(
     fit: FitRecord,
     candidates: Any,
+    question: DesignQuestion | None = None,
     *,
-    target: str = "loss",
-    objective: str = "width",
-    compute: Any = None,
-    N: Any = None,
-    D: Any = None,
-    loss_target: float | None = None,
-    n_fantasies: int = N_FANTASIES,
-    seed: int | None = None,
     cost_power: float = 1.0,
-    ci: float = CI,
 ) -> xr.Dataset:
     """Rank candidate runs by the expected reduction of the target's uncertainty per unit cost.
 
@@ -96,29 +89,11 @@ def rank_candidates(
     candidates : pandas.DataFrame or mapping
         One row per candidate: the law's inputs (N and D, or N and C, and any declared inputs)
         and optionally ``cost``; without it the cost is ``C = k N D`` in FLOPs.
-    target : {"loss", "optimal", "probability"}
-        ``loss``: expected loss ``mu`` at (N, D) when N or D is given, else at ``compute``
-        along the compute-optimal frontier. ``optimal``: ``log N_opt`` at ``compute`` (widths
-        in e-folds of N). ``probability``: per draw, P(observed loss <= ``loss_target``) of a
-        run at the budget's optimum.
-    objective : {"width", "variance", "regret"}
-        What the score reduces: the width of the target's ``ci`` interval, its variance, or the
-        expected regret (in expected loss) of the compute-optimal N chosen at ``compute``.
-    compute : float, optional
-        The target budget C in FLOPs (needed by every target but ``loss`` at (N, D), and by
-        ``objective="regret"``).
-    N, D : float, optional
-        The target point of ``target="loss"``.
-    loss_target : float, optional
-        The loss of ``target="probability"``.
-    n_fantasies : int
-        Fantasised outcomes per candidate (default :data:`N_FANTASIES`).
-    seed : int, optional
-        Seed of the fantasies (default: derived from the fit's seed).
+    question : DesignQuestion, optional
+        The target, the objective, the target's budget or point, the fantasies and ``ci``
+        (default ``DesignQuestion()``: the width of the 90% interval of the expected loss).
     cost_power : float
         ``score = reduction / cost ** cost_power``: 1 per unit cost, 0 per run (>= 0).
-    ci : float
-        Probability of the central interval whose width ``objective="width"`` measures.
 
     Returns
     -------
@@ -131,9 +106,9 @@ def rank_candidates(
         ``chain``, ``draw``; plus ``D_opt`` for ``target="optimal"``). Attributes hold the
         current ``width_now``, ``variance_now`` (``regret_now``), ``target``, ``objective``.
     """
-    fit_, inputs, cost, problem, info = _setup(
-        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ci
-    )
+    question = DesignQuestion.of(question)
+    objective, ci = question.objective, question.ci
+    fit_, inputs, cost, problem, info = _setup(fit, candidates, question)
     weight = cost_weight(cost, cost_power)
     m = cost.size
     base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
@@ -167,19 +142,11 @@ def rank_candidates(
 def choose_batch(
     fit: FitRecord,
     candidates: Any,
+    question: DesignQuestion | None = None,
     *,
     k: int,
     budget: float | None = None,
-    target: str = "loss",
-    objective: str = "width",
-    compute: Any = None,
-    N: Any = None,
-    D: Any = None,
-    loss_target: float | None = None,
-    n_fantasies: int = N_FANTASIES,
-    seed: int | None = None,
     cost_power: float = 1.0,
-    ci: float = CI,
 ) -> xr.Dataset:
     """Choose up to ``k`` runs greedily with fantasised outcomes.
 
@@ -191,8 +158,8 @@ def choose_batch(
 
     Parameters
     ----------
-    fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ...
-        As for :func:`rank_candidates` (``cost_power``, ``ci`` too).
+    fit, candidates, question, cost_power
+        As for :func:`rank_candidates`.
     k : int
         Most runs to pick (>= 1).
     budget : float, optional
@@ -211,9 +178,9 @@ def choose_batch(
         raise QuestionError(f"k must be a whole number of runs >= 1, not {k!r}")
     if budget is not None and not (np.isfinite(budget) and budget > 0):
         raise QuestionError(f"budget must be a positive cost (e.g. 1e21 FLOPs), not {budget!r}")
-    fit_, inputs, cost, problem, info = _setup(
-        fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ci
-    )
+    question = DesignQuestion.of(question)
+    objective = question.objective
+    fit_, inputs, cost, problem, info = _setup(fit, candidates, question)
     weight = cost_weight(cost, cost_power)
     base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
     left = np.inf if budget is None else float(budget)
@@ -261,29 +228,24 @@ def choose_batch(
     return _dataset(fit_, inputs, cost, picks, variables, info, attrs, "choose_batch", "pick")
 
 
-def _setup(fit, candidates, target, objective, compute, N, D, loss_target, n_fantasies, seed, ci):
+def _setup(fit, candidates, question: DesignQuestion):
     if getattr(fit, "pooling", None) is not None:
         raise QuestionError(
             "rank runs for one group of a pooled fit: rank_candidates(group_fit(fit, GROUP), ...)"
         )
-    if target not in TARGETS:
-        raise QuestionError(f"target must be one of {', '.join(TARGETS)}, not {target!r}")
-    if objective not in OBJECTIVES:
-        raise QuestionError(f"objective must be one of {', '.join(OBJECTIVES)}, not {objective!r}")
-    if int(n_fantasies) != n_fantasies or int(n_fantasies) < 2:
-        raise QuestionError(f"n_fantasies must be a whole number >= 2, not {n_fantasies!r}")
+    q = question
     law = fit.law
     k = flops_per_token(fit)
     inputs, cost = candidate_inputs(law, candidates, flops_per_token=k)
-    values, info = target_values(fit, target, compute, N, D, loss_target)
+    values, info = target_values(fit, q.target, q.compute, q.N, q.D, q.loss_target)
     flat = values.reshape(-1)
     valid = np.isfinite(flat)
     if valid.sum() < 10:
         raise QuestionError("the target is undefined for almost every draw; check its inputs")
     order = np.flatnonzero(valid)[np.argsort(flat[valid], kind="stable")]
     grid = None
-    if objective == "regret":
-        grid, best = regret_grid(fit, compute)
+    if q.objective == "regret":
+        grid, best = regret_grid(fit, q.compute)
         gap = np.nan_to_num(grid[order] - best[order, None], nan=0.0, posinf=0.0)
         grid = np.maximum(gap, 0.0)
     mu = law.evaluate(params_of(fit), {c: inputs[c][None, None, :] for c in law.inputs})
@@ -291,15 +253,15 @@ def _setup(fit, candidates, target, objective, compute, N, D, loss_target, n_fan
     with np.errstate(divide="ignore", invalid="ignore"):
         log_mu = scale.forward(mu).reshape(-1, cost.size)
     noise = {n: v.reshape(-1, 1) for n, v in fit.noise_draws(extra_dims=1).items()}
-    rng = np.random.default_rng(fit.seed + 11 if seed is None else seed)
-    truth = rng.choice(flat.size, size=int(n_fantasies))
+    rng = np.random.default_rng(fit.seed + 11 if q.seed is None else q.seed)
+    truth = rng.choice(flat.size, size=q.n_fantasies)
     eps = fit.noise.draw(rng, {n: v[truth] for n, v in noise.items()}, (truth.size, cost.size))
     y = log_mu[truth] + eps
     log_mu = log_mu[order]
     noise = {n: v[order] for n, v in noise.items()}
     y = np.where(np.isfinite(y), y, np.nan)
-    problem = _Problem(flat[order], order, grid, y, log_mu, noise, fit.noise, check_ci(ci))
-    info.update(n_fantasies=int(n_fantasies), flops_per_token=k, objective=objective)
+    problem = _Problem(flat[order], order, grid, y, log_mu, noise, fit.noise, q.ci)
+    info.update(n_fantasies=q.n_fantasies, flops_per_token=k, objective=q.objective)
     info["n_draws"] = int(valid.sum())
     return fit, inputs, cost, problem, (values, info)
 

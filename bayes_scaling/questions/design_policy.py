@@ -26,10 +26,9 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.questions.allocation import flops_per_token
-from bayes_scaling.questions.design import ESS_WARN, N_FANTASIES, choose_batch
+from bayes_scaling.questions.design import ESS_WARN, DesignQuestion, choose_batch
 from bayes_scaling.questions.design_tools import candidate_inputs
 
 __all__ = ["budget_batch"]
@@ -41,27 +40,20 @@ COST_POWERS = (0.0, 0.5, 1.0)
 def budget_batch(
     fit: Any,
     candidates: Any,
+    question: DesignQuestion | None = None,
     *,
     budget: float,
     cost_powers: Any = COST_POWERS,
     k: int = 32,
     min_ess: float = ESS_WARN,
-    objective: str = "width",
-    target: str = "loss",
-    compute: Any = None,
-    N: Any = None,
-    D: Any = None,
-    loss_target: float | None = None,
-    n_fantasies: int = N_FANTASIES,
-    seed: int | None = None,
-    ci: float = CI,
 ) -> xr.Dataset | None:
     """The batch of candidate runs, within ``budget``, with the smallest expected objective.
 
     Parameters
     ----------
-    fit, candidates
-        As for :func:`~bayes_scaling.questions.design.choose_batch`.
+    fit, candidates, question
+        As for :func:`~bayes_scaling.questions.design.rank_candidates` (``question``: the
+        target, objective, fantasies and ``ci``; default ``DesignQuestion()``).
     budget : float
         Total cost of the batch (the unit of the candidates' cost; FLOPs by default).
     cost_powers : sequence of float
@@ -71,8 +63,6 @@ def budget_batch(
     min_ess : float
         A batch is cut after the last pick whose mean effective draws stay >= ``min_ess`` (the
         first pick is always kept).
-    objective, target, compute, N, D, loss_target, n_fantasies, seed, ci
-        As for :func:`~bayes_scaling.questions.design.rank_candidates`.
 
     Returns
     -------
@@ -83,31 +73,17 @@ def budget_batch(
     """
     if not (np.isfinite(budget) and budget > 0):
         raise QuestionError(f"budget must be a positive cost, not {budget!r}")
+    question = DesignQuestion.of(question)
     powers = [float(p) for p in np.atleast_1d(np.asarray(cost_powers, dtype=float))]
     if not powers:
         raise QuestionError("give at least one cost power")
     _, cost = candidate_inputs(fit.law, candidates, flops_per_token=flops_per_token(fit))
     if cost.min() > budget:
         return None
-    key = f"expected_{objective}_after"
+    key = f"expected_{question.objective}_after"
     best, best_key, alternatives = None, None, []
     for p in powers:
-        ds = choose_batch(
-            fit,
-            candidates,
-            k=k,
-            budget=budget,
-            objective=objective,
-            cost_power=p,
-            target=target,
-            compute=compute,
-            N=N,
-            D=D,
-            loss_target=loss_target,
-            n_fantasies=n_fantasies,
-            seed=seed,
-            ci=ci,
-        )
+        ds = choose_batch(fit, candidates, question, k=k, budget=budget, cost_power=p)
         low = np.flatnonzero(ds["ess"].values < min_ess)
         ds = ds.isel(pick=slice(0, max(int(low[0]) if low.size else ds.sizes["pick"], 1)))
         value = float(ds[key].values[-1])

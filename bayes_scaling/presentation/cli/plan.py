@@ -112,24 +112,31 @@ def plan(
 
     from bayes_scaling.core.intervals import summarize
     from bayes_scaling.inference.storage import load_fit
-    from bayes_scaling.questions.design import choose_batch, rank_candidates
+    from bayes_scaling.questions.design import DesignQuestion, choose_batch, rank_candidates
     from bayes_scaling.questions.design_policy import budget_batch
 
     if (candidates is None) == (grid is None):
         raise BayesScalingError("give exactly one of --candidates CANDS.csv or --grid BUDGETS:NPER")
     C = quantities("target-compute", [target_compute])[0]
     spend = None if budget is None else quantities("budget", [budget])[0]
+    question = DesignQuestion(
+        target=target,
+        objective=objective,
+        compute=C,
+        loss_target=loss_target,
+        n_fantasies=fantasies,
+        seed=seed,
+        ci=ci,
+    )
     fit = load_fit(fit_file)
     table = _read_candidates(candidates) if candidates is not None else _grid(fit, grid)
-    options = dict(target=target, objective=objective, compute=C, loss_target=loss_target)
-    options.update(n_fantasies=fantasies, seed=seed, ci=ci)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ranked = rank_candidates(fit, table, cost_power=cost_power, **options)
+        ranked = rank_candidates(fit, table, question, cost_power=cost_power)
         batch, policy = None, f"the best score (reduction / cost ** {cost_power:g})"
         if spend is not None:
             most = k if k != 1 else MAX_BUDGET_RUNS
-            batch = budget_batch(fit, table, budget=spend, k=most, **options)
+            batch = budget_batch(fit, table, question, budget=spend, k=most)
             if batch is None:
                 raise BayesScalingError(
                     f"no candidate fits in the budget: none costs at most --budget {spend:.3g}; "
@@ -137,7 +144,7 @@ def plan(
                 )
             policy = f"budget knapsack (won by cost power {batch.attrs['cost_power']:g})"
         elif k != 1:
-            batch = choose_batch(fit, table, k=k, cost_power=cost_power, **options)
+            batch = choose_batch(fit, table, question, k=k, cost_power=cost_power)
             policy = f"greedy batch of {k} (reduction / cost ** {cost_power:g})"
     echo_warnings(caught, quiet=as_json)
     value = ranked["value"].values

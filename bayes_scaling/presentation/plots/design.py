@@ -59,7 +59,7 @@ def plot_design(
     -------
     matplotlib.figure.Figure
     """
-    from bayes_scaling.questions.design import choose_batch, rank_candidates
+    from bayes_scaling.questions.design import DesignQuestion, choose_batch, rank_candidates
     from bayes_scaling.questions.design_tools import isoflop_grid
 
     if not {"N", "D"} <= set(fit.law.inputs) or not fit.runs.has("C"):
@@ -68,9 +68,9 @@ def plot_design(
     c_max = float(np.max(fit.runs.column("C")))
     chosen_budgets = [c_max * f for f in BUDGET_FACTORS] if budgets is None else list(budgets)
     grid = isoflop_grid(fit, chosen_budgets, n_per_budget)
-    options = {"target": "loss", "compute": compute, "n_fantasies": n_fantasies, "ci": ci}
-    ranked = rank_candidates(fit, grid, **options)
-    batch = choose_batch(fit, grid, k=k, **options)
+    question = DesignQuestion(target="loss", compute=compute, n_fantasies=n_fantasies, ci=ci)
+    ranked = rank_candidates(fit, grid, question)
+    batch = choose_batch(fit, grid, question, k=k)
     width_now = float(ranked.attrs["width_now"])
     fig, axes = new_figure(ncols=2, width=9.0, height=3.8)
     ax = axes[0, 0]
