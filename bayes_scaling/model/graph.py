@@ -17,6 +17,7 @@ from bayes_scaling.inputs.declared import SCALE_REFERENCE
 from bayes_scaling.inputs.laws import Law
 from bayes_scaling.inputs.runs import Runs
 from bayes_scaling.model.likelihood import get_likelihood
+from bayes_scaling.model.log_inputs import LOG_PREFIX, log_input_values, powers_as_exp
 from bayes_scaling.model.plans import (
     check_runs,
     plan_parameters,
@@ -58,6 +59,11 @@ def build_model(
         coords["group"] = list(pooling.groups)
     with pm.Model(coords=coords) as model:
         data = {col: pm.Data(col, runs.column(col), dims="run") for col in law.inputs}
+        log_values = log_input_values(law, {c: runs.column(c) for c in law.inputs})
+        logs = {
+            data[name.removeprefix(LOG_PREFIX)]: pm.Data(name, value, dims="run")
+            for name, value in log_values.items()
+        }
         observed = pm.Data(
             scale.observed_name + "_data", scale.forward(runs.column("loss")), dims="run"
         )
@@ -74,6 +80,7 @@ def build_model(
                 sampled[plan.sampled_name] = plan.prior.to_pymc(plan.sampled_name)
         params = user_values(law, plans, sampled, ref_data, backend="pytensor")
         mu = law.program.pytensor({**params, **law.formula_values(data)})
+        mu = powers_as_exp(mu, logs)
         noise_model = get_likelihood(likelihood)
         noise = {name: sampled[name] for name in noise_model.noise_params}
         noise_model.pymc_observed(
@@ -91,6 +98,7 @@ def model_data(
 ) -> dict[str, np.ndarray]:
     """Values of every ``pm.Data`` container of :func:`build_model` for these runs."""
     values = {col: runs.column(col) for col in law.inputs}
+    values.update(log_input_values(law, values))
     if pooling is not None:
         values[GROUP_INDEX] = pooling.index(runs.column("group"))
     scale = target_scale(law, refs)
