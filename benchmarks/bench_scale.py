@@ -8,7 +8,9 @@ and model load: ``benchmarks/results/bench_fit.json``). For each size, default s
 (4 chains x 1000 draws after 1000 warm-up steps), with ``discrepancy=None`` and with the default
 leave-future-out discrepancy; recorded: wall time, sampling time, min ESS (bulk, tail), max R-hat,
 divergences, the diagnostics gate, min ESS_bulk per second of sampling, tau and the largest
-relative error of the posterior medians against the truth.
+relative error of the posterior medians against the truth. Before the fits of each size, the
+time of one log-density + gradient evaluation with and without the ``exp(e * log x)`` form of
+the powers (:mod:`bayes_scaling.model.log_inputs`), paired.
 
 Writes ``benchmarks/results/bench_scale.json`` after every fit. Run with
 ``.venv/bin/python benchmarks/bench_scale.py [--sizes 1000 10000 100000]``; the 100k fits take
@@ -43,7 +45,9 @@ def simulated_runs(n: int, *, seed: int = 0):
     )
 
 
-def one_fit(runs, *, discrepancy: str | None, seed: int) -> dict:
+def one_fit(
+    runs, *, discrepancy: str | None, seed: int, draws: int = 1000, tune: int = 1000
+) -> dict:
     from bayes_scaling.evaluation.fitting import fit
     from bayes_scaling.inference.settings import FitSettings
     from bayes_scaling.inputs.datasets import CHINCHILLA_TRUTH
@@ -52,7 +56,9 @@ def one_fit(runs, *, discrepancy: str | None, seed: int) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         record = fit(
-            runs, law="chinchilla", settings=FitSettings(seed=seed, discrepancy=discrepancy)
+            runs,
+            law="chinchilla",
+            settings=FitSettings(seed=seed, discrepancy=discrepancy, draws=draws, tune=tune),
         )
     wall = time.perf_counter() - t0
     d = record.diagnostics
@@ -60,6 +66,8 @@ def one_fit(runs, *, discrepancy: str | None, seed: int) -> dict:
     row = {
         "rows": runs.n_runs,
         "discrepancy": discrepancy,
+        "draws": draws,
+        "tune": tune,
         "wall_seconds": round(wall, 2),
         "sample_seconds": record.info["sample_seconds"],
         "min_ess_bulk": round(d.min_ess_bulk, 1),
@@ -82,16 +90,59 @@ def one_fit(runs, *, discrepancy: str | None, seed: int) -> dict:
     return row
 
 
+def gradient_ms(runs, *, repeats: int = 15) -> dict:
+    """Median ms of one log-density + gradient evaluation (numba, as the sampler calls it), with
+    the powers of N and D as ``exp(e * log x)`` (the default) and as plain ``pow`` (the rewrite
+    switched off), measured alternately in one process."""
+    import pytensor
+
+    from bayes_scaling.inputs.laws import get_law
+    from bayes_scaling.model import log_inputs
+    from bayes_scaling.model.graph import build_model
+    from bayes_scaling.model.plans import references
+
+    law = get_law("chinchilla")
+    refs = references(law, runs)
+    rewrite = log_inputs._replace_powers
+    functions = {}
+    for name, replace in (("exp_log", rewrite), ("pow", lambda expression, logs: expression)):
+        log_inputs._replace_powers = replace
+        try:
+            model = build_model(law, runs, refs=refs)
+        finally:
+            log_inputs._replace_powers = rewrite
+        logp = model.logp()
+        grad = pytensor.grad(logp, model.value_vars)
+        fn = pytensor.function(model.value_vars, [logp, *grad], mode="NUMBA")
+        point = model.initial_point()
+        args = [point[v.name] for v in model.value_vars]
+        fn(*args)
+        functions[name] = (fn, args)
+    times = {name: [] for name in functions}
+    for _ in range(repeats):
+        for name, (fn, args) in functions.items():
+            t0 = time.perf_counter()
+            fn(*args)
+            times[name].append(1e3 * (time.perf_counter() - t0))
+    out = {f"{name}_ms": round(float(np.median(ts)), 3) for name, ts in times.items()}
+    out["ratio_pow_to_exp_log"] = round(out["pow_ms"] / out["exp_log_ms"], 2)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (4 chains)")
+    parser.add_argument("--tune", type=int, default=1000, help="warm-up steps per chain")
+    parser.add_argument("--out", type=Path, default=OUT, help="the JSON written")
     args = parser.parse_args()
     from bayes_scaling.inputs import datasets
 
     results = {
-        "benchmark": "chinchilla law on simulated runs, default settings (4 chains x 1000 draws "
-        "after 1000 warm-up steps), in one process with the compiled model loaded",
+        "benchmark": "chinchilla law on simulated runs, 4 chains x "
+        f"{args.draws} draws after {args.tune} warm-up steps (default: 1000 and 1000), in one "
+        "process with the compiled model loaded",
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
@@ -102,15 +153,19 @@ def main() -> None:
     t0 = time.perf_counter()
     one_fit(datasets.chinchilla_like(seed=0), discrepancy=None, seed=0)  # loads the model
     results["warm_up_seconds"] = round(time.perf_counter() - t0, 2)
-    OUT.parent.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     for n in args.sizes:
         runs = simulated_runs(n)
+        results.setdefault("log_density_gradient", []).append({"rows": n, **gradient_ms(runs)})
+        print(json.dumps(results["log_density_gradient"][-1]), flush=True)
         for discrepancy in (None, "lfo"):
-            row = one_fit(runs, discrepancy=discrepancy, seed=args.seed)
+            row = one_fit(
+                runs, discrepancy=discrepancy, seed=args.seed, draws=args.draws, tune=args.tune
+            )
             row["load_average_1min"] = round(os.getloadavg()[0], 2)
             results["fits"].append(row)
             print(json.dumps(row), flush=True)
-            OUT.write_text(json.dumps(results, indent=2) + "\n")
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 
 if __name__ == "__main__":
