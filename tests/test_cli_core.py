@@ -136,7 +136,7 @@ def test_drop_invalid_reports_count(tmp_path, runs_csv):
 def test_strict_gate_failure_exits_3(runs_csv, tmp_path):
     out = tmp_path / "strict.nc"
     args = ["--draws", "30", "--tune", "300", "--chains", "2", "--seed", "1", "--quiet"]
-    result = invoke("fit", runs_csv, "-o", out, "--strict", *args)
+    result = invoke("fit", runs_csv, "-o", out, "--strict", "--max-draws", "0", *args)
     assert_user_error(result, "diagnostics gate failed", "min_ess_bulk", code=3)
     assert not out.exists()
 

@@ -187,7 +187,10 @@ def test_gate_warns_and_strict_raises(fitted):
 def test_strict_fit_fails_on_tiny_run():
     runs = bs.datasets.chinchilla_like(seed=2)
     with pytest.raises(DiagnosticsError, match="min_ess_bulk"):
-        bs.fit(runs, law="chinchilla", draws=30, tune=300, chains=2, seed=1, strict=True)
+        bs.fit(
+            runs, law="chinchilla", draws=30, tune=300, chains=2, seed=1, max_draws=None,
+            strict=True,
+        )  # fmt: skip
 
 
 def test_fit_bad_input():

@@ -31,6 +31,7 @@ FULL = FitSettings(
     target_accept=0.85,
     adaptation="diag",
     retry_divergent=False,
+    max_draws=1234,
     thresholds={"max_r_hat": 1.05},
     discrepancy="lfo",
     vary=("E",),
@@ -73,7 +74,14 @@ def test_round_trip_through_json_and_mappings():
     assert FULL.priors["alpha"] == Prior.parse("Beta(2, 5)")
     with pytest.raises(SettingsError, match="unknown fit setting.*draw"):
         FitSettings.from_mapping({"draw": 10})
-    for bad in ({"seed": -1}, {"seed": 2**64}, {"draws": 0}, {"target_accept": 1.2}):
+    for bad in (
+        {"seed": -1},
+        {"seed": 2**64},
+        {"draws": 0},
+        {"target_accept": 1.2},
+        {"max_draws": 0},
+        {"max_draws": 2.5},
+    ):
         with pytest.raises(SettingsError):
             FitSettings.from_mapping(bad)
 
@@ -212,7 +220,8 @@ def test_jobs_file_and_fit_many_carry_every_field(tmp_path, monkeypatch):
         "[defaults]\n"
         'priors = { alpha = "Beta(2, 5)" }\nlikelihood = "normal"\ndraws = 17\ntune = 19\n'
         'chains = 3\ncores = 1\ntarget_accept = 0.85\nadaptation = "diag"\n'
-        'retry_divergent = false\nthresholds = { max_r_hat = 1.05 }\ndiscrepancy = "lfo"\n'
+        "retry_divergent = false\nmax_draws = 1234\n"
+        'thresholds = { max_r_hat = 1.05 }\ndiscrepancy = "lfo"\n'
         'vary = ["E"]\ncentered = true\nseed = 123\n'
         '[[job]]\nname = "one"\nruns = "runs.csv"\nmax_compute = 1e30\n'
     )
@@ -265,6 +274,7 @@ def test_cli_fit_builds_the_settings(tmp_path, monkeypatch):
     args = ["fit", str(tmp_path / "runs.csv"), "-o", str(tmp_path / "f.nc"), "--prior"]
     args += ["alpha=Beta(2, 5)", "--likelihood", "normal", "--draws", "17", "--tune", "19"]
     args += ["--chains", "3", "--seed", "123", "--vary", "E", "--centered", "centered"]
+    args += ["--max-draws", "1234"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 1 and "stopped by the probe" in result.output
     expected = FULL.replace(cores=None, target_accept=0.9, adaptation="low_rank")

@@ -147,6 +147,39 @@ def compute(
     )
 
 
+#: Failures that more draws of the same chains can fix (not divergences or energy problems).
+MORE_DRAWS_FIX = frozenset({"max_r_hat", "min_ess_bulk", "min_ess_tail"})
+#: Above this R-hat the chains disagree (different modes or no convergence): more draws of the
+#: same chains would not make them agree, so :func:`draws_for_gate` does not ask for them.
+STUCK_R_HAT = 1.05
+#: Safety factor on the draws :func:`draws_for_gate` asks for (ESS grows about linearly).
+DRAWS_MARGIN = 1.5
+
+
+def draws_for_gate(diagnostics: Diagnostics, draws: int, max_draws: int | None) -> int | None:
+    """Draws per chain that should pass the gate when a run of ``draws`` missed it, or None.
+
+    Only a gate that failed on R-hat and effective draws alone, with R-hat at most
+    :data:`STUCK_R_HAT`, is worth a longer run: effective draws grow about linearly with the
+    draws, so the run needs ``draws * DRAWS_MARGIN * threshold / reached`` (at least twice
+    ``draws``, at most ``max_draws``). None when the gate passed, when another check failed,
+    when the chains are stuck, or when ``max_draws`` is None or not above ``draws``.
+    """
+    failed = set(diagnostics.failed)
+    if not failed or not failed <= MORE_DRAWS_FIX or max_draws is None or max_draws <= draws:
+        return None
+    if not diagnostics.max_r_hat <= STUCK_R_HAT:
+        return None
+    t = diagnostics.thresholds
+    reached = min(
+        diagnostics.min_ess_bulk / t["min_ess_bulk"], diagnostics.min_ess_tail / t["min_ess_tail"]
+    )
+    if not reached > 0:
+        return None
+    factor = max(DRAWS_MARGIN / min(reached, 1.0), 2.0)
+    return int(min(max_draws, math.ceil(draws * factor)))
+
+
 def gate(diagnostics: Diagnostics, *, strict: bool = False) -> None:
     """Warn (or raise with ``strict=True``) when the diagnostics fail."""
     if diagnostics.ok:

@@ -132,7 +132,7 @@ class FitRecord:
         s = self.settings
         return (
             f"<{type(self).__name__} law={self.law.name} runs={self.runs.n_runs} "
-            f"draws={s.chains}x{s.draws} gate {gate}>"
+            f"draws={s.chains}x{self.info.get('draws_per_chain', s.draws)} gate {gate}>"
         )
 
 

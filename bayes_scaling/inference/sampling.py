@@ -20,7 +20,7 @@ import xarray as xr
 
 from bayes_scaling.inference import diagnostics as diag
 from bayes_scaling.inference.record import LOG_LIKELIHOOD_MAX_VALUES, FitRecord, log_likelihood
-from bayes_scaling.inference.settings import ADAPTATIONS, FitSettings
+from bayes_scaling.inference.settings import ADAPTATIONS, SEED_MAX, FitSettings
 from bayes_scaling.inputs.laws import Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model.graph import build_model, model_data
@@ -232,18 +232,26 @@ def sample(
         tried.append(other)
         if _n_divergent(retry) < _n_divergent(tree):
             tree, used = retry, other
+    sampled_names = [p.sampled_name for p in plans if not p.prior.is_fixed]
+    if pooling is not None:
+        sampled_names += sampled_var_names(plans, pooling)
+    tree, draws = _longer_if_slow(compiled, tree, settings, used, sampled_names, progress)
     t2 = time.perf_counter()
     info: dict[str, Any] = {
         "sampler": "nutpie",
         "adaptation": used,
         "adaptations_tried": tried,
+        "draws_per_chain": draws,
         "compile_seconds": round(t1 - t0, 3),
         "compiled_model_reused": reused,
         "sample_seconds": round(t2 - t1, 3),
     }
-    sampled_names = [p.sampled_name for p in plans if not p.prior.is_fixed]
+    if draws != settings.draws:
+        info["draws_reason"] = (
+            f"{settings.draws} draws per chain missed the diagnostics gate on R-hat or effective "
+            f"draws only; sampled again with {draws} (max_draws={settings.max_draws})"
+        )
     if pooling is not None:
-        sampled_names += sampled_var_names(plans, pooling)
         info["pooling_reason"] = pooling.reason
     tree = assemble_tree(
         tree,
@@ -268,6 +276,29 @@ def sample(
         pooling=pooling,
         info=info,
     )
+
+
+def _longer_run_draws(tree, settings: FitSettings, sampled_names: list[str]) -> int | None:
+    try:
+        first = diag.compute(tree, var_names=sampled_names, thresholds=settings.thresholds)
+    except Exception:  # noqa: BLE001 - no longer run when the raw draws cannot be diagnosed
+        return None
+    return diag.draws_for_gate(first, settings.draws, settings.max_draws)
+
+
+def _longer_if_slow(compiled, tree, settings, adaptation, sampled_names, progress):
+    """``(tree, draws per chain)``: ``tree``, or a longer run when the gate asks for one
+    (:func:`~bayes_scaling.inference.diagnostics.draws_for_gate`); same adaptation, next seed.
+    The longer run replaces the first unless it diverges more often (then the first stays)."""
+    draws = _longer_run_draws(tree, settings, sampled_names)
+    if draws is None:
+        return tree, settings.draws
+    longer = settings.replace(draws=draws)
+    seed = (int(settings.seed) + 1) % (SEED_MAX + 1)
+    run = run_nutpie(compiled, settings=longer, adaptation=adaptation, seed=seed, progress=progress)
+    if _n_divergent(run) > _n_divergent(tree):
+        return tree, settings.draws
+    return run, draws
 
 
 def assemble_tree(

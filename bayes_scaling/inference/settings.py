@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from bayes_scaling.core.constants import DRAWS, MAX_DRAWS, TUNE
 from bayes_scaling.core.errors import BayesScalingError
 from bayes_scaling.inputs.priors import Prior, parse_priors
 from bayes_scaling.model.likelihood import get_likelihood
@@ -69,6 +70,11 @@ class FitSettings:
         nutpie's mass-matrix adaptation.
     retry_divergent : bool
         When the fit diverges, sample again with the other adaptation and keep the better fit.
+    max_draws : int or None
+        When the gate fails on R-hat or effective draws alone (chains that agree but mix
+        slowly), sample once more with enough draws per chain to pass at the rate reached, at
+        most ``max_draws`` (:func:`~bayes_scaling.inference.diagnostics.draws_for_gate`); the
+        fit records the draws it used. None: never sample again.
     thresholds : mapping, optional
         Overrides of the diagnostics gate's thresholds.
     discrepancy : {"lfo", None}
@@ -84,13 +90,14 @@ class FitSettings:
 
     priors: Mapping[str, Prior] = field(default_factory=dict)
     likelihood: str = "student_t"
-    draws: int = 1000
-    tune: int = 1000
+    draws: int = DRAWS
+    tune: int = TUNE
     chains: int = 4
     cores: int | None = None
     target_accept: float = 0.9
     adaptation: str = "low_rank"
     retry_divergent: bool = True
+    max_draws: int | None = MAX_DRAWS
     thresholds: Mapping[str, float] | None = None
     discrepancy: str | None = "lfo"
     vary: tuple[str, ...] = ()
@@ -116,6 +123,8 @@ class FitSettings:
         if self.discrepancy not in DISCREPANCIES:
             raise SettingsError(f"discrepancy must be 'lfo' or None, not {self.discrepancy!r}")
         set_(self, "retry_divergent", bool(self.retry_divergent))
+        if self.max_draws is not None:
+            set_(self, "max_draws", _count("max_draws", self.max_draws))
         if self.thresholds is not None:
             set_(self, "thresholds", {str(k): float(v) for k, v in self.thresholds.items()})
         set_(self, "vary", _vary(self.vary))

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from bayes_scaling.core.constants import TUNE
 from bayes_scaling.presentation.cli.common import (
     CColOption,
     ColOption,
@@ -75,7 +76,7 @@ def backtest(
     likelihood: LikelihoodOption = "student_t",
     discrepancy: DiscrepancyOption = "lfo",
     draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 500,
-    tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 500,
+    tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = TUNE,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 2,
     seed: SeedOption = 0,
     drop_invalid: DropInvalidOption = False,

@@ -230,8 +230,11 @@ def fit_settings(
     discrepancy: str,
     vary: str | None = None,
     centered: str = "auto",
+    max_draws: int | None = None,
 ):
-    """The :class:`FitSettings` of a command's options (validated before anything is fitted)."""
+    """The :class:`FitSettings` of a command's options (validated before anything is fitted).
+
+    ``max_draws``: None keeps the default, 0 turns the longer second run off."""
     from bayes_scaling.inference.settings import FitSettings
     from bayes_scaling.inputs.priors import parse_priors
 
@@ -251,6 +254,7 @@ def fit_settings(
         discrepancy=None if discrepancy.lower() == "none" else "lfo",
         vary=vary or (),
         centered=CENTERED_CHOICES[centered],
+        **({} if max_draws is None else {"max_draws": max_draws or None}),
     )
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from bayes_scaling.core.constants import CI
+from bayes_scaling.core.constants import CI, DRAWS, MAX_DRAWS, TUNE
 from bayes_scaling.presentation.cli.common import (
     CColOption,
     ColOption,
@@ -80,8 +80,15 @@ def fit(
     decimal: DecimalOption = None,
     prior: PriorOption = None,
     likelihood: LikelihoodOption = "student_t",
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
-    tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = 1000,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = DRAWS,
+    tune: Annotated[int, typer.Option(help="Warm-up steps per chain.")] = TUNE,
+    max_draws: Annotated[
+        int,
+        typer.Option(
+            help="When the diagnostics gate fails on R-hat or effective draws alone, sample once "
+            "more with enough draws per chain to pass, at most this many; 0: never."
+        ),
+    ] = MAX_DRAWS,
     chains: Annotated[int, typer.Option(help="Number of chains.")] = 4,
     seed: SeedOption = None,
     drop_invalid: DropInvalidOption = False,
@@ -120,6 +127,7 @@ def fit(
         discrepancy=discrepancy,
         vary=vary,
         centered=centered,
+        max_draws=max_draws,
     )
     from bayes_scaling.inputs.laws import get_law
 
@@ -330,7 +338,7 @@ def demo(
         Path("bayes-scaling-demo")
     ),
     seed: Annotated[int, typer.Option(help="Random seed.")] = 1,
-    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = 1000,
+    draws: Annotated[int, typer.Option(help="Posterior draws per chain.")] = DRAWS,
     force: Annotated[bool, typer.Option(help="Overwrite earlier demo outputs.")] = False,
     quiet: Annotated[bool, typer.Option(help="Print nothing but errors.")] = False,
 ) -> None:

@@ -293,10 +293,11 @@ def build_report(
         "sampler": {
             "sampler": fit.info.get("sampler", "nutpie"),
             "chains": settings.chains,
-            "draws": settings.draws,
+            "draws": fit.info.get("draws_per_chain", settings.draws),
             "tune": settings.tune,
             "target_accept": settings.target_accept,
             "adaptation": fit.info.get("adaptation", settings.adaptation),
+            **({"longer_run": fit.info["draws_reason"]} if "draws_reason" in fit.info else {}),
         },
         "settings": settings.to_dict(),
         "versions": versions(),
