@@ -27,7 +27,7 @@ import bayes_scaling as bs
 from bayes_scaling.presentation import plots
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
-SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)
+SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else {}  # {}: the default sampler settings
 
 runs = bs.datasets.chinchilla_like(seed=0)
 runs.table.head()

@@ -31,7 +31,7 @@ from bayes_scaling.presentation import plots
 from bayes_scaling.questions.optimal import optimal_allocation
 
 FAST = os.environ.get("BAYES_SCALING_FAST") == "1"
-SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else dict(draws=1000, tune=1000, chains=4)
+SAMPLING = dict(draws=200, tune=300, chains=2) if FAST else {}  # {}: the default sampler settings
 
 runs = bs.datasets.load("epoch_chinchilla")
 print(f"{runs.n_runs} runs from Epoch AI's reconstruction of the Chinchilla runs")

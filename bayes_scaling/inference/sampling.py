@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayes_scaling.core.interrupts import interrupts_kept
 from bayes_scaling.inference import diagnostics as diag
 from bayes_scaling.inference.record import LOG_LIKELIHOOD_MAX_VALUES, FitRecord, log_likelihood
 from bayes_scaling.inference.settings import ADAPTATIONS, SEED_MAX, FitSettings
@@ -77,7 +78,8 @@ def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
         data = {k: v for k, v in data.items() if not known or k in known}
         return compiled.with_data(**data), True
     model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling)
-    compiled = compile_model(model)
+    with interrupts_kept():  # a first compile's Ctrl-C must not be lost (core/interrupts.py)
+        compiled = compile_model(model)
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.popitem(last=False)
