@@ -5,7 +5,7 @@ Runs are drawn from Epoch AI's Chinchilla refit (``bs.datasets.simulate`` with
 tokens per parameter. Every fit is in one process after a warm-up fit that loads the compiled
 model, so the times are sampling and post-processing only (a whole CLI process adds its start-up
 and model load: ``benchmarks/results/bench_fit.json``). For each size, default settings
-(4 chains x 1000 draws after 1000 warm-up steps), with ``discrepancy=None`` and with the default
+(4 chains x 1000 draws after 300 warm-up steps), with ``discrepancy=None`` and with the default
 leave-future-out discrepancy; recorded: wall time, sampling time, min ESS (bulk, tail), max R-hat,
 divergences, the diagnostics gate, min ESS_bulk per second of sampling, tau and the largest
 relative error of the posterior medians against the truth. Before the fits of each size, the
@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from bayes_scaling.core.constants import DRAWS, TUNE
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "bench_scale.json"
 
@@ -46,7 +48,7 @@ def simulated_runs(n: int, *, seed: int = 0):
 
 
 def one_fit(
-    runs, *, discrepancy: str | None, seed: int, draws: int = 1000, tune: int = 1000
+    runs, *, discrepancy: str | None, seed: int, draws: int = DRAWS, tune: int = TUNE
 ) -> dict:
     from bayes_scaling.evaluation.fitting import fit
     from bayes_scaling.inference.settings import FitSettings
@@ -68,6 +70,7 @@ def one_fit(
         "discrepancy": discrepancy,
         "draws": draws,
         "tune": tune,
+        "draws_per_chain_used": record.info.get("draws_per_chain", draws),
         "wall_seconds": round(wall, 2),
         "sample_seconds": record.info["sample_seconds"],
         "min_ess_bulk": round(d.min_ess_bulk, 1),
@@ -133,15 +136,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--draws", type=int, default=1000, help="draws per chain (4 chains)")
-    parser.add_argument("--tune", type=int, default=1000, help="warm-up steps per chain")
+    parser.add_argument("--draws", type=int, default=DRAWS, help="draws per chain (4 chains)")
+    parser.add_argument("--tune", type=int, default=TUNE, help="warm-up steps per chain")
     parser.add_argument("--out", type=Path, default=OUT, help="the JSON written")
     args = parser.parse_args()
     from bayes_scaling.inputs import datasets
 
     results = {
         "benchmark": "chinchilla law on simulated runs, 4 chains x "
-        f"{args.draws} draws after {args.tune} warm-up steps (default: 1000 and 1000), in one "
+        f"{args.draws} draws after {args.tune} warm-up steps (default: {DRAWS} and {TUNE}), in one "
         "process with the compiled model loaded",
         "machine": {
             "python": platform.python_version(),

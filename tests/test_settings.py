@@ -192,7 +192,7 @@ def test_inner_refit_keeps_every_setting_but_the_discrepancy(monkeypatch):
     # every field but the discrepancy and the number of steps is the fit's own
     assert discrepancy.inner_settings(FULL) == FULL.replace(discrepancy=None)  # 17, 19 < 250
     big = FULL.replace(draws=1000, tune=1000)
-    assert discrepancy.inner_settings(big) == big.replace(discrepancy=None, draws=500, tune=500)
+    assert discrepancy.inner_settings(big) == big.replace(discrepancy=None, draws=500)
 
 
 def test_backtest_and_compare_use_the_fits_own_settings(monkeypatch):
