@@ -201,7 +201,10 @@ def replay(name, runs, *, seeds, draws, start=8, grid=SHARES, rounds=3) -> dict:
                                 DesignQuestion(N=point["N"], D=point["D"], seed=seed),
                                 budget=goal * total - spent,
                                 cost_powers=powers,
+                                largest_first=policy == "ours",
                             )
+                        if ds is None:  # the sweep's C column and 6 N D differ a little
+                            break
                         for j in ds["candidate"].values:
                             train.append(avail[int(j)])
                             pool.remove(avail[int(j)])

@@ -165,6 +165,8 @@ CONTRACTS: dict[str, Contract] = {
         Contract("rank_candidates", REGRET, "value:",
                  RANKED.replace(":", " expected_regret_after:"), variant="regret", **ASKED_C),
         Contract("choose_batch", {**ASKED, "k": 2}, "value:", BATCH, **ASKED_C),
+        Contract("batch_in_order", {**ASKED, "order": [2, 0, 1], "k": 2}, "value:", BATCH,
+                 **ASKED_C),
         Contract("budget_batch", {**ASKED, "budget": 1e21, "k": 2}, "value:", BATCH, **ASKED_C),
     )
 }

@@ -214,7 +214,9 @@ def test_budget_batch_stays_within_the_budget_and_picks_the_best_power(small):
         ds = budget_batch(fit, grid, SEEDED, budget=1.5e21)
         per_flop = budget_batch(fit, grid, SEEDED, budget=1.5e21, cost_powers=[1.0])
     assert ds["cumulative_cost"].values[-1] <= 1.5e21
-    assert ds.attrs["cost_power"] in (0.0, 0.5, 1.0) and "p=0.5" in ds.attrs["alternatives"]
+    rules = ("cost power 0", "cost power 0.5", "cost power 1", "largest first")
+    assert ds.attrs["rule"] in rules
+    assert all(f"{rule}:" in ds.attrs["alternatives"] for rule in rules)
     last = ds["expected_width_after"].values[-1]
     assert last <= per_flop["expected_width_after"].values[-1] + 1e-12
     assert budget_batch(fit, grid, AT_C, budget=1e10) is None  # nothing fits
@@ -273,3 +275,30 @@ def test_an_equal_question_gives_the_same_ranking(small):
     assert first.attrs["objective"] == "variance"
     with pytest.raises(QuestionError, match="question must be a DesignQuestion"):
         rank_candidates(fit, grid, asked)  # type: ignore[arg-type]
+
+
+@pytest.mark.model
+def test_batch_in_order_takes_the_runs_that_fit_in_order(small):
+    from bayes_scaling.questions.design import batch_in_order
+
+    fit, _ = small
+    grid = isoflop_grid(fit, [1e19, 1e20, 1e21], 3)
+    cost = grid["C"].to_numpy()
+    largest = np.argsort(-cost, kind="stable")
+    budget = cost.max() * 0.99  # no run of the largest budget fits
+    ds = batch_in_order(fit, grid, SEEDED, order=largest, k=4, budget=budget)
+    expected, left = [], budget  # the next row of the order that fits what is left
+    for row in largest:
+        if len(expected) < 4 and cost[row] <= left:
+            expected.append(int(row))
+            left -= cost[row]
+    assert list(ds["candidate"].values) == expected and cost[expected[0]] < cost.max()
+    picks = ds["candidate"].values
+    assert ds["cumulative_cost"].values[-1] <= budget and "cost_power" not in ds.attrs
+    # its first pick is scored with the same fantasies as rank_candidates
+    ranked = rank_candidates(fit, grid, SEEDED).set_index(candidate="candidate")
+    first = ranked["expected_width_after"].sel(candidate=picks[0])
+    np.testing.assert_allclose(ds["expected_width_after"].values[0], first, rtol=1e-6)
+    assert np.all(np.diff(ds["expected_width_after"].values) <= 1e-9)  # more runs, no wider
+    with pytest.raises(QuestionError, match="order must hold rows"):
+        batch_in_order(fit, grid, SEEDED, order=[0, cost.size], k=2)

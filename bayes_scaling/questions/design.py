@@ -18,7 +18,8 @@ of a target quantity, per unit cost? The answer is preposterior and uses only th
 
 One :class:`~.design_question.DesignQuestion` says what to learn about (target, objective, the
 budget or point, fantasies, seed, ``ci``) for every design function.
-:func:`choose_batch` picks runs greedily, keeping each pick's fantasy weights (same truths);
+:func:`choose_batch` picks runs greedily, keeping each pick's fantasy weights (same truths), and
+:func:`batch_in_order` scores a batch taken in a fixed order the same way;
 :func:`~.design_tools.prior_fit` gives prior draws, to rank candidates before any run exists.
 """
 
@@ -46,7 +47,7 @@ from bayes_scaling.questions.design_tools import (
     target_values,
 )
 
-__all__ = ["DesignQuestion", "choose_batch", "rank_candidates"]
+__all__ = ["DesignQuestion", "batch_in_order", "choose_batch", "rank_candidates"]
 
 #: A candidate whose mean effective sample size falls below this many draws gets a warning.
 ESS_WARN = 50.0
@@ -174,6 +175,31 @@ def choose_batch(
         ``cumulative_cost``, ``ess``; ``value``, the target per draw now (dims ``chain``,
         ``draw``).
     """
+    return _batch(fit, candidates, question, k=k, budget=budget, cost_power=cost_power)
+
+
+def batch_in_order(
+    fit: FitRecord,
+    candidates: Any,
+    question: DesignQuestion | None = None,
+    *,
+    order: Any,
+    k: int,
+    budget: float | None = None,
+) -> xr.Dataset:
+    """The runs of ``order`` (rows of ``candidates``), taken in that order, as :func:`choose_batch`.
+
+    Runs that no longer fit in what is left of ``budget`` are skipped; taking stops after ``k``
+    runs. Each pick is scored with the same shared fantasies as :func:`choose_batch` (``score``
+    per unit cost), so a fixed rule, such as the largest runs that fit, can be compared with the
+    greedy batches on their expected objective after.
+    """
+    rows = np.asarray(order, dtype=int).reshape(-1)
+    return _batch(fit, candidates, question, k=k, budget=budget, cost_power=1.0, order=rows)
+
+
+def _batch(fit, candidates, question, *, k, budget, cost_power, order=None) -> xr.Dataset:
+    """Greedy picks by score, or (``order``) the next row of ``order`` that fits."""
     if int(k) != k or int(k) < 1:
         raise QuestionError(f"k must be a whole number of runs >= 1, not {k!r}")
     if budget is not None and not (np.isfinite(budget) and budget > 0):
@@ -181,6 +207,8 @@ def choose_batch(
     question = DesignQuestion.of(question)
     objective = question.objective
     fit_, inputs, cost, problem, info = _setup(fit, candidates, question)
+    if order is not None and not np.all((order >= 0) & (order < cost.size)):
+        raise QuestionError(f"order must hold rows of the {cost.size} candidates, not {order!r}")
     weight = cost_weight(cost, cost_power)
     base = np.zeros((problem.y.shape[0], problem.log_mu.shape[0]))
     left = np.inf if budget is None else float(budget)
@@ -193,9 +221,12 @@ def choose_batch(
     if F * S * cost.size <= _CACHE and int(k) > 1:  # every step reuses the log-likelihoods
         cache = _loglik(problem, np.arange(cost.size)).astype(np.float32)
     for _ in range(int(k)):
-        pool = np.array([i for i in range(cost.size) if i not in chosen and cost[i] <= left])
+        rows_left = range(cost.size) if order is None else order
+        pool = np.array([i for i in rows_left if i not in chosen and cost[i] <= left], dtype=int)
         if not pool.size:
             break
+        if order is not None:
+            pool = pool[:1]
         after = _evaluate(problem, base, pool, objective, cache)
         score = (now - after[key]) / weight[pool]
         best = int(np.argmax(np.where(np.isfinite(score), score, -np.inf)))
@@ -224,8 +255,12 @@ def choose_batch(
     if objective == "regret":
         variables["expected_regret_after"] = (np.array(rows["regret"]), "expected regret after")
     attrs = {"k": int(k), "budget": float(budget) if budget is not None else float("inf")}
-    attrs.update(cost_power=float(cost_power), ci=problem.ci)
-    return _dataset(fit_, inputs, cost, picks, variables, info, attrs, "choose_batch", "pick")
+    attrs["ci"] = problem.ci
+    if order is None:
+        attrs["cost_power"] = float(cost_power)
+    name = "choose_batch" if order is None else "batch_in_order"
+    attrs["rule"] = f"greedy, reduction / cost ** {cost_power:g}" if order is None else "in order"
+    return _dataset(fit_, inputs, cost, picks, variables, info, attrs, name, "pick")
 
 
 def _setup(fit, candidates, question: DesignQuestion):
