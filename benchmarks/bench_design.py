@@ -201,7 +201,6 @@ def replay(name, runs, *, seeds, draws, start=8, grid=SHARES, rounds=3) -> dict:
                                 DesignQuestion(N=point["N"], D=point["D"], seed=seed),
                                 budget=goal * total - spent,
                                 cost_powers=powers,
-                                largest_first=policy == "ours",
                             )
                         if ds is None:  # the sweep's C column and 6 N D differ a little
                             break

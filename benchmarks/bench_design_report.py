@@ -107,10 +107,9 @@ def markdown(result: dict) -> str:
         "smallest share from which the error stays within at every later checkpoint.",
         "",
         "Policies: `ours` = `budget_batch` (greedy fantasy batches within the checkpoint's "
-        "budget for cost powers 0, 0.5, 1, and the largest runs that fit, largest first, each "
-        "cut where ESS < 50, the smallest expected width wins; up to 3 batch+refit rounds per "
-        "checkpoint); `ours_per_flop` = the same with cost power 1 only and no largest-first "
-        "batch (the old per-FLOP score); `random`, `cheapest` (first), `largest` "
+        "budget for cost powers 0, 0.5, 1, cut where ESS < 50, the smallest expected width "
+        "wins; up to 3 batch+refit rounds per checkpoint); `ours_per_flop` = the same with "
+        "cost power 1 only (the old per-FLOP score); `random`, `cheapest` (first), `largest` "
         "(first), `d_optimal` (greedy det of the law's Jacobian information at the median, no "
         "cost).",
     ]
@@ -181,6 +180,8 @@ def markdown(result: dict) -> str:
                 f"in process; CLI end to end {t['plan_cli_seconds_end_to_end']:.2f} s)."
             )
     lines.append("")
+    if result.get("note"):
+        lines += [f"Note: {result['note']}", ""]
     lines.append(f"Total benchmark time: {result.get('seconds', float('nan')):.0f} s.")
     return "\n".join(lines) + "\n"
 

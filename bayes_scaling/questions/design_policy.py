@@ -15,13 +15,8 @@ where the fantasies' effective draws fall below ``min_ess`` (past that point the
 draws cannot see further and the widths after are too optimistic), and returns the batch whose
 expected objective after is smallest (ties: the cheaper). Taking the best of the density-greedy
 (``p=1``) and the value-greedy (``p=0``) batch is the classic guard of greedy knapsack: either
-alone can be arbitrarily bad, the better of the two is not. One fixed rule competes with them on
-the same footing (``largest_first``): the largest runs that fit, largest first
-(:func:`~bayes_scaling.questions.design.batch_in_order`). Greedy picks by the expected reduction
-one run at a time, which undervalues a large run whose value shows only together with the others;
-in replays of real sweeps, largest-first was often the best rule at the later budgets. The budget
-is the caller's; in a sweep, the next step of a schedule such as 1%, 2%, 5%, 10%, 25% of the
-planned compute.
+alone can be arbitrarily bad, the better of the two is not. The budget is the caller's; in a
+sweep, the next step of a schedule such as 1%, 2%, 5%, 10%, 25% of the planned compute.
 """
 
 from __future__ import annotations
@@ -33,7 +28,7 @@ import xarray as xr
 
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.questions.allocation import flops_per_token
-from bayes_scaling.questions.design import ESS_WARN, DesignQuestion, batch_in_order, choose_batch
+from bayes_scaling.questions.design import ESS_WARN, DesignQuestion, choose_batch
 from bayes_scaling.questions.design_tools import candidate_inputs
 
 __all__ = ["budget_batch"]
@@ -49,7 +44,6 @@ def budget_batch(
     *,
     budget: float,
     cost_powers: Any = COST_POWERS,
-    largest_first: bool = True,
     k: int = 32,
     min_ess: float = ESS_WARN,
 ) -> xr.Dataset | None:
@@ -64,8 +58,6 @@ def budget_batch(
         Total cost of the batch (the unit of the candidates' cost; FLOPs by default).
     cost_powers : sequence of float
         The cost powers whose greedy batches compete (each >= 0).
-    largest_first : bool
-        Let the batch of the largest runs that fit compete too.
     k : int
         Most runs in one batch.
     min_ess : float
@@ -75,10 +67,9 @@ def budget_batch(
     Returns
     -------
     xr.Dataset or None
-        The chosen batch (as :func:`choose_batch` returns it, cut), with attributes ``rule``
-        (the winner: ``cost power P`` or ``largest first``), ``alternatives`` (per rule:
-        expected objective after and cost of its batch, as text) and ``budget``; None when no
-        candidate fits in the budget.
+        The chosen batch (as :func:`choose_batch` returns it, cut), with attributes
+        ``cost_power`` (the winner), ``alternatives`` (per power: expected objective after and
+        cost of its batch, as text) and ``budget``; None when no candidate fits in the budget.
     """
     if not (np.isfinite(budget) and budget > 0):
         raise QuestionError(f"budget must be a positive cost, not {budget!r}")
@@ -89,27 +80,16 @@ def budget_batch(
     _, cost = candidate_inputs(fit.law, candidates, flops_per_token=flops_per_token(fit))
     if cost.min() > budget:
         return None
-    batches = {
-        f"cost power {p:g}": lambda p=p: choose_batch(
-            fit, candidates, question, k=k, budget=budget, cost_power=p
-        )
-        for p in powers
-    }
-    if largest_first:
-        largest = np.argsort(-cost, kind="stable")
-        batches["largest first"] = lambda: batch_in_order(
-            fit, candidates, question, order=largest, k=k, budget=budget
-        )
     key = f"expected_{question.objective}_after"
     best, best_key, alternatives = None, None, []
-    for rule, make in batches.items():
-        ds = make()
+    for p in powers:
+        ds = choose_batch(fit, candidates, question, k=k, budget=budget, cost_power=p)
         low = np.flatnonzero(ds["ess"].values < min_ess)
         ds = ds.isel(pick=slice(0, max(int(low[0]) if low.size else ds.sizes["pick"], 1)))
         value = float(ds[key].values[-1])
         spend = float(ds["cumulative_cost"].values[-1])
-        alternatives.append(f"{rule}: {key}={value:.5g} cost={spend:.4g} picks={ds.sizes['pick']}")
+        alternatives.append(f"p={p:g}: {key}={value:.5g} cost={spend:.4g} picks={ds.sizes['pick']}")
         order = (value, spend)
         if best is None or order < best_key:
-            best, best_key = ds.assign_attrs(rule=rule), order
+            best, best_key = ds.assign_attrs(cost_power=p), order
     return best.assign_attrs(alternatives="; ".join(alternatives), budget=float(budget))

@@ -142,7 +142,7 @@ def plan(
                     f"no candidate fits in the budget: none costs at most --budget {spend:.3g}; "
                     "raise the budget or give cheaper candidates"
                 )
-            policy = f"budget knapsack (won by {batch.attrs['rule']})"
+            policy = f"budget knapsack (won by cost power {batch.attrs['cost_power']:g})"
         elif k != 1:
             batch = choose_batch(fit, table, question, k=k, cost_power=cost_power)
             policy = f"greedy batch of {k} (reduction / cost ** {cost_power:g})"
