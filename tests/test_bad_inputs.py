@@ -457,9 +457,14 @@ def test_ctrl_c_writes_nothing(args: str, cold: bool, wait: float, tmp_path: Pat
     env = dict(os.environ)
     if cold:
         env["PYTENSOR_FLAGS"] = f"base_compiledir={tmp_path.parent / (tmp_path.name + '_cache')}"
+    # A suite started in the background by a non-interactive shell ignores SIGINT, and so would
+    # the CLI it starts: reset SIGINT to the default, then exec the CLI (thread-safe, unlike
+    # preexec_fn), so that the CLI sees Ctrl-C as from a terminal.
+    reset = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    reset += "os.execv(sys.argv[1], sys.argv[1:])"
     process = subprocess.Popen(
-        [str(CLI), *args.split()], cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, env=env,
+        [sys.executable, "-c", reset, str(CLI), *args.split()], cwd=tmp_path,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )  # fmt: skip
     try:
         time.sleep(wait)
