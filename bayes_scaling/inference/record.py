@@ -129,10 +129,10 @@ class FitRecord:
     def __repr__(self) -> str:
         d = self.diagnostics
         gate = "passed" if d.ok else f"FAILED ({', '.join(d.failed)})"
-        s = self.settings
+        sizes = self.tree["posterior"].sizes  # after any longer run
         return (
             f"<{type(self).__name__} law={self.law.name} runs={self.runs.n_runs} "
-            f"draws={s.chains}x{self.info.get('draws_per_chain', s.draws)} gate {gate}>"
+            f"draws={sizes['chain']}x{sizes['draw']} gate {gate}>"
         )
 
 

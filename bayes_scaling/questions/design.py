@@ -259,7 +259,6 @@ def _batch(fit, candidates, question, *, k, budget, cost_power, order=None) -> x
     if order is None:
         attrs["cost_power"] = float(cost_power)
     name = "choose_batch" if order is None else "batch_in_order"
-    attrs["rule"] = f"greedy, reduction / cost ** {cost_power:g}" if order is None else "in order"
     return _dataset(fit_, inputs, cost, picks, variables, info, attrs, name, "pick")
 
 

@@ -293,7 +293,7 @@ def build_report(
         "sampler": {
             "sampler": fit.info.get("sampler", "nutpie"),
             "chains": settings.chains,
-            "draws": fit.info.get("draws_per_chain", settings.draws),
+            "draws": int(fit.posterior.sizes["draw"]),  # after any longer run
             "tune": settings.tune,
             "target_accept": settings.target_accept,
             "adaptation": fit.info.get("adaptation", settings.adaptation),
