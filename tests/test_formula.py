@@ -334,4 +334,42 @@ def test_non_numeric_value():
 def test_allowed_functions_constant():
     assert set(ALLOWED_FUNCTIONS) == {
         "exp", "log", "log10", "sqrt", "min", "max", "minimum", "maximum", "where", "abs",
+        "boxcox",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("g", [-1.3, -0.2, 0.05, 0.7, 2.0])
+def test_boxcox_matches_its_definition(g):
+    x = np.geomspace(1e-3, 1e3, 13)
+    got = parse_formula("boxcox(x, g)").numpy({"x": x, "g": g})
+    np.testing.assert_allclose(got, (x**g - 1) / g, rtol=1e-12)
+
+
+def test_boxcox_is_log_at_zero_and_smooth_across_it():
+    x = np.geomspace(1e-3, 1e3, 12)  # not 1, where the reference below is 0 / 0
+    formula = parse_formula("boxcox(x, g)")
+    np.testing.assert_allclose(formula.numpy({"x": x, "g": 0.0}), np.log(x), rtol=1e-15)
+    # the series and the closed form agree on both sides of the switch (|g log x| = 1e-6)
+    for g in (1e-6 / np.log(1e3) * 0.999, 1e-6 / np.log(1e3) * 1.001, -1e-9, 1e-3):
+        want = np.log(x) * np.array([np.expm1(g * v) / (g * v) for v in np.log(x)])
+        np.testing.assert_allclose(formula.numpy({"x": x, "g": g}), want, rtol=1e-14)
+
+
+def test_boxcox_pytensor_value_and_gradient_at_zero():
+    import pytensor
+    import pytensor.tensor as pt
+
+    g = pt.dscalar("g")
+    x = np.array([0.01, 0.5, 2.0, 300.0])
+    out = parse_formula("boxcox(x, g)").pytensor({"x": x, "g": g})
+    grad = pytensor.grad(out.sum(), g)
+    fn = pytensor.function([g], [out, grad])
+    value, slope = fn(0.0)
+    np.testing.assert_allclose(value, np.log(x), rtol=1e-15)
+    # d/dg (x**g - 1) / g at g = 0 is log(x)**2 / 2
+    assert np.isfinite(slope)
+    np.testing.assert_allclose(slope, np.sum(np.log(x) ** 2) / 2, rtol=1e-12)
+    value, slope = fn(0.4)
+    np.testing.assert_allclose(value, (x**0.4 - 1) / 0.4, rtol=1e-12)
+    want = np.sum((x**0.4 * np.log(x) * 0.4 - (x**0.4 - 1)) / 0.4**2)
+    np.testing.assert_allclose(slope, want, rtol=1e-10)

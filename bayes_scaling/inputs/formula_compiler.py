@@ -26,6 +26,7 @@ __all__ = ["ALLOWED_FUNCTIONS", "ARITY", "CompiledFn", "Compiler", "numpy_ops", 
 #: Functions a formula may call; ``min``/``max`` take two or more arguments and act elementwise.
 ALLOWED_FUNCTIONS = (
     "exp", "log", "log10", "sqrt", "min", "max", "minimum", "maximum", "where", "abs",
+    "boxcox",
 )  # fmt: skip
 
 #: Function name -> (operation name, smallest and largest number of arguments; None = no limit)
@@ -34,6 +35,7 @@ ARITY: dict[str, tuple[str, int, int | None]] = {
     "sqrt": ("sqrt", 1, 1), "abs": ("abs", 1, 1), "where": ("where", 3, 3),
     "min": ("minimum", 2, None), "max": ("maximum", 2, None),
     "minimum": ("minimum", 2, 2), "maximum": ("maximum", 2, 2),
+    "boxcox": ("boxcox", 2, 2),
 }  # fmt: skip
 _BINOPS = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow"}
 _COMPARES = {ast.Lt: "lt", ast.LtE: "le", ast.Gt: "gt", ast.GtE: "ge"}
@@ -41,7 +43,7 @@ _ALLOWED_TEXT = (
     "allowed are numbers, names, + - * / ** (power), unary -, parentheses and the functions "
     + ", ".join(ALLOWED_FUNCTIONS)
     + " (min/max of 2+ arguments are elementwise; where(a < b, x, y) takes a comparison "
-    "< <= > >= as its first argument)"
+    "< <= > >= as its first argument; boxcox(x, g) = (x**g - 1) / g, and log(x) at g = 0)"
 )
 _DESCRIPTIONS: dict[type, str] = {
     ast.Attribute: "attribute access", ast.Subscript: "indexing",
@@ -67,10 +69,33 @@ _OPS = {
 }  # fmt: skip
 
 
+#: Below this |g log x|, boxcox uses its Taylor series (relative error below 1e-19).
+_BOXCOX_SERIES = 1e-6
+
+
+def _boxcox(x: Any, g: Any, xp: Any, where: Callable[..., Any]) -> Any:
+    """Box-Cox transform ``(x**g - 1) / g`` (``log x`` at ``g = 0``), smooth and exact near 0.
+
+    Written as ``log(x) * expm1(z) / z`` with ``z = g log x``: no cancellation for small ``g``,
+    and the branch not taken never divides by zero, so gradients stay finite at ``g = 0``.
+    ``xp`` is numpy or ``pytensor.tensor``; ``where`` is its three-way select.
+    """
+    log_x = xp.log(x)
+    z = g * log_x
+    small = xp.abs(z) < _BOXCOX_SERIES
+    z_safe = where(small, 1.0, z)
+    return log_x * where(small, 1.0 + z / 2.0 + z * z / 6.0, xp.expm1(z_safe) / z_safe)
+
+
 @functools.cache
 def numpy_ops() -> dict[str, Callable[..., Any]]:
     ops = {op: getattr(np, np_name) for op, (np_name, _) in _OPS.items()}
-    return {**ops, "const": float}
+
+    def boxcox(x: Any, g: Any) -> Any:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _boxcox(np.asarray(x, float), np.asarray(g, float), np, np.where)
+
+    return {**ops, "boxcox": boxcox, "const": float}
 
 
 @functools.cache
@@ -80,7 +105,11 @@ def pytensor_ops() -> dict[str, Callable[..., Any]]:
 
     ops = {op: getattr(pt, pt_name) for op, (_, pt_name) in _OPS.items()}
     # Explicit floatX constants: pytensor would make exact Python floats float32 (1 / 3 imprecise).
-    return {**ops, "const": lambda x: pt.constant(x, dtype=pytensor.config.floatX)}
+    return {
+        **ops,
+        "boxcox": lambda x, g: _boxcox(x, g, pt, pt.switch),
+        "const": lambda x: pt.constant(x, dtype=pytensor.config.floatX),
+    }
 
 
 class Compiler:
