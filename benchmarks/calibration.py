@@ -273,7 +273,9 @@ def main() -> None:
     out = args.out or RESULTS / ("calibration_quick" if args.quick else "calibration")
     if args.render:
         payload = json.loads(out.with_suffix(".json").read_text())
-        text = markdown(payload["families"], payload["overall"], payload["meta"])
+        text = markdown(
+            payload["families"], payload["overall"], payload["meta"], payload["members"]
+        )
         out.with_suffix(".md").write_text(text)
         print(text)
         return
@@ -314,8 +316,9 @@ def main() -> None:
     # infinite numbers (conformal intervals with too few residuals) are written as null
     finite = json.loads(json.dumps(payload), parse_constant=lambda _: None)
     out.with_suffix(".json").write_text(json.dumps(finite, indent=1))
-    out.with_suffix(".md").write_text(markdown(families, overall, meta))
-    print(markdown(families, overall, meta))
+    text = markdown(families, overall, meta, members)
+    out.with_suffix(".md").write_text(text)
+    print(text)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,14 @@
 """Averages and the markdown table of ``calibration.py``'s results: each data set's row is the
 mean over its members, then two averages (over data sets, over held-out runs). Kept apart so
-the benchmark itself stays readable."""
+the benchmark itself stays readable.
+
+:func:`sampling_noise` says how far an average coverage could stray from nominal by chance.
+Held-out runs of one member (one curve, one sweep) share the law's extrapolation error, so they
+are far from independent. The reference is a method calibrated by construction with the same
+dependence: each member's PIT values are rotated by one uniform shift (``(PIT + U) mod 1``,
+Cranley-Patterson), which makes every PIT exactly uniform but keeps how the member's runs sit
+relative to one another. The spread of its average coverage over many shifts is the noise a
+perfectly calibrated method would show on these members under each weighting."""
 
 from __future__ import annotations
 
@@ -70,6 +78,72 @@ def overall_scores(families, members):
     return by_set, aggregate(pooled, by="run")
 
 
+def _weights(members_by_set, by: str) -> tuple[list[dict], np.ndarray]:
+    """Pooled members and their weights in an average over data sets or over held-out runs."""
+    pooled, weights = [], []
+    for rows in members_by_set.values():
+        for m in rows:
+            pooled.append(m)
+            weights.append(m["n_test"] if by == "run" else 1.0 / len(rows))
+    w = np.asarray(weights, dtype=float)
+    return pooled, w / w.sum()
+
+
+def sampling_noise(members_by_set, method: str, levels, *, n_shifts: int = 4000, seed: int = 0):
+    """Per weighting: Kish's effective number of members, the observed coverage (from the PIT
+    values), and the 5-95% range of a calibrated method's coverage at each level, with the
+    chance it lands within +-0.05 of nominal (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    level = np.asarray([float(c) for c in levels])
+    out = {}
+    for by in ("set", "run"):
+        pooled, w = _weights(members_by_set, by)
+        pits = [np.asarray(m["scores"][method]["pit"], dtype=float) for m in pooled]
+
+        def coverage(shifts, pits=pits, w=w):
+            per = np.empty((shifts.shape[0], len(pits), level.size))
+            for j, p in enumerate(pits):
+                rotated = (p[None, :] + shifts[:, j, None]) % 1.0
+                inside = np.abs(rotated[:, :, None] - 0.5) <= level / 2
+                per[:, j] = inside.mean(axis=1)
+            return np.einsum("smk,m->sk", per, w)
+
+        observed = coverage(np.zeros((1, len(pits))))[0]
+        calibrated = coverage(rng.uniform(size=(n_shifts, len(pits))))
+        lo, hi = np.quantile(calibrated, [0.05, 0.95], axis=0)
+        within = np.mean(np.abs(calibrated - level) <= 0.05, axis=0)
+        out[by] = {
+            "effective_members": float(1.0 / np.sum(w**2)),
+            "observed": dict(zip(levels, observed.tolist(), strict=True)),
+            "calibrated_5": dict(zip(levels, lo.tolist(), strict=True)),
+            "calibrated_95": dict(zip(levels, hi.tolist(), strict=True)),
+            "calibrated_within_005": dict(zip(levels, within.tolist(), strict=True)),
+        }
+    return out
+
+
+def _noise_table(noise, method: str, levels) -> list[str]:
+    names = {"set": "over data sets", "run": "over held-out runs"}
+    lines = [
+        "| average | effective members | "
+        + " | ".join(f"cov {float(c):.0%}" for c in levels)
+        + " |",
+        "|---|---|" + "---|" * len(levels),
+    ]
+    for by, info in noise.items():
+        cells = [
+            f"{info['observed'][c]:.2f} ({info['calibrated_5'][c]:.2f}-"
+            f"{info['calibrated_95'][c]:.2f}; {info['calibrated_within_005'][c]:.0%})"
+            for c in levels
+        ]
+        lines.append(
+            f"| {names[by]} ({method}) | {info['effective_members']:.1f} | "
+            + " | ".join(cells)
+            + " |"
+        )
+    return lines
+
+
 def _table(rows, levels):
     lines = [
         "| data set | members | method | "
@@ -91,8 +165,27 @@ def _table(rows, levels):
     return lines
 
 
-def markdown(families, overall, meta):
+def markdown(families, overall, meta, members=None, *, method: str = "bayes+lfo"):
     levels = list(next(iter(overall["scores"].values()))["calibration"])
+    noise = []
+    if members:
+        noise = [
+            "## How far coverage strays by chance",
+            "",
+            "Each cell: the default fit's coverage computed from its PIT values, then in "
+            "brackets the 5-95% range of the same average for a method calibrated by "
+            "construction with the same dependence between the runs of a member (each member's "
+            "PIT values rotated by one uniform shift, 4000 shifts), and how often that "
+            "calibrated method lands within +-0.05 of nominal. Effective members: Kish's "
+            "(sum w)^2 / sum w^2 of the weights. An observed coverage outside the range is "
+            "miscalibration, not chance; a low share means a +-0.05 target cannot be told "
+            "from chance under that weighting. The rotation keeps the clustering of the "
+            "observed PIT values, so where the fit is miscalibrated the range may be somewhat "
+            "wide.",
+            "",
+            *_noise_table(sampling_noise(members, method, levels), method, levels),
+            "",
+        ]
     averages = [
         ("**average over data sets**", overall),
         ("**average over held-out runs**", {**overall, "scores": overall["by_run"]}),
@@ -127,6 +220,7 @@ def markdown(families, overall, meta):
         "",
         *_table(averages, levels),
         "",
+        *noise,
         "## By data set",
         "",
         *_table(list(families.items()), levels),
