@@ -13,7 +13,12 @@ import xarray as xr
 import bayes_scaling as bs
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.core.intervals import equal_tailed, weighted_interval
-from bayes_scaling.questions.design import DesignQuestion, choose_batch, rank_candidates
+from bayes_scaling.questions.design import (
+    DesignQuestion,
+    batch_in_order,
+    choose_batch,
+    rank_candidates,
+)
 from bayes_scaling.questions.design_tools import isoflop_grid, prior_fit
 
 TARGET_C = 3e21  # the largest budget of chinchilla_like, held out of the small fit
@@ -188,6 +193,42 @@ def test_plan_json_has_the_keys(small, tmp_path):
 
 
 @pytest.mark.model
+def test_plan_in_order_scores_the_file_as_planned(small, tmp_path):
+    from typer.testing import CliRunner
+
+    from bayes_scaling.presentation.cli import app
+
+    fit, path = small
+    cands = tmp_path / "sweep.csv"
+    cands.write_text("N,D\n4B,120B\n70M,1.4B\n1B,20B\n", encoding="utf-8")
+    runner = CliRunner()
+    args = ["plan", str(path), "--candidates", str(cands), "--target-compute", "3e21"]
+    result = runner.invoke(app, [*args, "--in-order", "--seed", "3", "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    chosen = payload["chosen"]
+    assert [r["N"] for r in chosen] == [4e9, 7e7, 1e9]  # every row, in the file's order
+    assert "in-order" in payload["policy"]
+    widths = [r["expected_width_after"] for r in chosen]
+    assert widths[-1] <= widths[0] <= payload["target"]["width_now"]
+    want = batch_in_order(
+        fit, pd.DataFrame({"N": [4e9, 7e7, 1e9], "D": [1.2e11, 1.4e9, 2e10]}),
+        DesignQuestion(target="loss", compute=3e21, seed=3), order=[0, 1, 2], k=3,
+    )  # fmt: skip
+    np.testing.assert_allclose(widths, want["expected_width_after"].values, rtol=1e-9)
+    # --budget skips the runs that no longer fit; --k stops early
+    cost_first = chosen[0]["cost"]
+    budget = runner.invoke(
+        app, [*args, "--in-order", "--budget", f"{cost_first * 1.0001:.6g}", "--json"]
+    )
+    assert budget.exit_code == 0, budget.output
+    assert [r["N"] for r in json.loads(budget.stdout)["chosen"]] == [4e9]
+    first_two = runner.invoke(app, [*args, "--in-order", "--k", "2"])
+    assert first_two.exit_code == 0, first_two.output
+    assert "expected width after each" in first_two.stdout
+
+
+@pytest.mark.model
 def test_cost_power_zero_scores_per_run(small):
     fit, _ = small
     cands = pd.DataFrame({"N": [1e8, 4e9], "D": [2e9, 1.2e11]})
@@ -277,8 +318,6 @@ def test_an_equal_question_gives_the_same_ranking(small):
 
 @pytest.mark.model
 def test_batch_in_order_takes_the_runs_that_fit_in_order(small):
-    from bayes_scaling.questions.design import batch_in_order
-
     fit, _ = small
     grid = isoflop_grid(fit, [1e19, 1e20, 1e21], 3)
     cost = grid["C"].to_numpy()

@@ -89,8 +89,22 @@ def plan(
     loss_target: Annotated[float | None, typer.Option(help="Loss of --target probability.")] = None,
     objective: Annotated[str, typer.Option(help="width, variance or regret.")] = "width",
     k: Annotated[
-        int, typer.Option("--k", help="Runs to choose (greedy batch; with --budget: at most).")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--k",
+            help="Runs to choose (greedy batch; with --budget or --in-order: at most). "
+            "Default 1; with --budget 32, with --in-order every candidate.",
+        ),
+    ] = None,
+    in_order: Annotated[
+        bool,
+        typer.Option(
+            "--in-order",
+            help="Do not choose: take the candidates in the file's order (a sweep already "
+            "planned), skipping runs that no longer fit --budget, and show the expected "
+            "width after each.",
+        ),
+    ] = False,
     budget: Annotated[
         str | None,
         typer.Option(
@@ -112,7 +126,12 @@ def plan(
 
     from bayes_scaling.core.intervals import summarize
     from bayes_scaling.inference.storage import load_fit
-    from bayes_scaling.questions.design import DesignQuestion, choose_batch, rank_candidates
+    from bayes_scaling.questions.design import (
+        DesignQuestion,
+        batch_in_order,
+        choose_batch,
+        rank_candidates,
+    )
     from bayes_scaling.questions.design_policy import budget_batch
 
     if (candidates is None) == (grid is None):
@@ -134,8 +153,14 @@ def plan(
         warnings.simplefilter("always")
         ranked = rank_candidates(fit, table, question, cost_power=cost_power)
         batch, policy = None, f"the best score (reduction / cost ** {cost_power:g})"
-        if spend is not None:
-            most = k if k != 1 else MAX_BUDGET_RUNS
+        if in_order:
+            rows = len(table)
+            batch = batch_in_order(
+                fit, table, question, order=range(rows), k=k or rows, budget=spend
+            )
+            policy = "the candidates in the file's order (--in-order)"
+        elif spend is not None:
+            most = k if k is not None else MAX_BUDGET_RUNS
             batch = budget_batch(fit, table, question, budget=spend, k=most)
             if batch is None:
                 raise BayesScalingError(
@@ -143,7 +168,7 @@ def plan(
                     "raise the budget or give cheaper candidates"
                 )
             policy = f"budget knapsack (won by cost power {batch.attrs['cost_power']:g})"
-        elif k != 1:
+        elif k is not None and k != 1:
             batch = choose_batch(fit, table, question, k=k, cost_power=cost_power)
             policy = f"greedy batch of {k} (reduction / cost ** {cost_power:g})"
     echo_warnings(caught, quiet=as_json)
@@ -210,3 +235,6 @@ def _print_plan(payload: dict, top: int) -> None:
         for r in payload["chosen"]
     )
     out.print(f"train next: {picks}")
+    if len(payload["chosen"]) > 1:
+        widths = " -> ".join(f"{r['expected_width_after']:.4g}" for r in payload["chosen"])
+        out.print(f"expected width after each ({payload['policy']}): {widths}")
