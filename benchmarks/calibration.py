@@ -10,11 +10,18 @@ Methods (``--methods``):
 - ``bayes``: parameter uncertainty + fitted noise (no discrepancy),
 - ``bayes+lfo``: the default fit, i.e. the same plus the extrapolation discrepancy learned by
   leave-future-out within the training runs (:mod:`bayes_scaling.evaluation.discrepancy`),
-- ``lfo<cuts>[+normal|+t<K>][+rms][+med]``: variants of it. ``<cuts>``: inner cut-offs (``1``
-  the default 80% of the sort column, ``3`` 60/70/80%, ``3near`` 80/85/90%); a new run's noise
-  ``+normal`` Normal(0, sigma), ``+t<K>`` Student-t with nu floored at K, instead of the fitted
-  Student-t (tau learned with the same noise); ``+rms`` one tau for all draws (its posterior's
-  root mean square); ``+med`` tau learned about the inner fit's posterior median (noise only),
+- ``lfo<cuts>[+normal|+t<K>][+rms][+med][+nodrift]``: variants of it. ``<cuts>``: inner
+  cut-offs (``1`` the default 80% of the sort column, ``3`` 60/70/80%, ``3near`` 80/85/90%); a
+  new run's noise ``+normal`` Normal(0, sigma), ``+t<K>`` Student-t with nu floored at K,
+  instead of the fitted Student-t (tau learned with the same noise); ``+rms`` one tau for all
+  draws (its posterior's root mean square); ``+med`` tau learned about the inner fit's posterior
+  median (noise only); ``+nodrift`` without the discrepancy's drift (the default before it),
+- ``drift``: the exploration that led to the library's drift, computed here on the fit without
+  a discrepancy (a kernel density of the inner predictive rather than the library's Gaussian
+  summary): the discrepancy's mean grows as ``b * d`` beside its sd ``tau * d``, with
+  ``(tau, b)`` learned jointly by the same leave-future-out (``b ~ Normal(0, 0.05)`` per
+  e-fold); ``drift+tau``: b from that joint posterior, tau from the default's (drift
+  ignored); ``drift:<sd>``, ``drift+tau:<sd>``: another prior sd of b,
 - ``conformal`` / ``conformal-unscaled``: split-conformal intervals from the leave-future-out
   residuals at cut-offs 60/70/80% (:mod:`bayes_scaling.evaluation.conformal`), scores scaled by
   ``1 + d`` (d in e-folds) or not; log score and CRPS of the empirical residual distribution,
@@ -46,8 +53,11 @@ RESULTS = ROOT / "benchmarks" / "results"
 #: Inner leave-future-out cut-offs (share of the training runs held out) of the variants.
 CUTS = {"1": (0.2,), "3": (0.2, 0.3, 0.4), "3near": (0.1, 0.15, 0.2)}
 CONFORMAL = {"conformal": 1.0, "conformal-unscaled": None}  # distance scale d_ref
-METHODS = ("bayes", "bayes+lfo", "lfo3", "lfo3near", "lfo1+normal", "lfo1+t5", "lfo1+rms")
-METHODS += ("lfo1+med", "conformal", "conformal-unscaled", "baseline")
+METHODS = ("bayes", "bayes+lfo", "lfo1+nodrift", "lfo3", "lfo3near", "lfo1+normal", "lfo1+t5")
+METHODS += ("lfo1+rms", "lfo1+med", "drift", "conformal", "conformal-unscaled", "baseline")
+#: Grid and prior sd of the drift ``b`` (log(loss) per e-fold) of the ``drift`` method.
+DRIFT_GRID = np.linspace(-0.3, 0.3, 61)
+DRIFT_PRIOR = 0.05
 
 
 def shipped(name: str, file: str) -> Path:
@@ -113,30 +123,34 @@ FAMILIES = {
 
 
 def variant(method):
-    """``(cut-offs, noise, tau, inner)`` of a variant named ``lfo<cuts>[+noise][+rms][+med]``."""
+    """``(cut-offs, noise, tau, inner, drift)`` of a variant named
+    ``lfo<cuts>[+noise][+rms][+med][+nodrift]``."""
     if method == "bayes+lfo":
-        return CUTS["1"], "fitted", "mix", "full"
+        return CUTS["1"], "fitted", "mix", "full", True
     cuts, *opts = method.removeprefix("lfo").split("+")
     noise = next((o for o in opts if o == "normal" or o.startswith("t")), "fitted")
-    unknown = set(opts) - {noise, "rms", "med"}
+    unknown = set(opts) - {noise, "rms", "med", "nodrift"}
     if cuts not in CUTS or unknown or not method.startswith("lfo"):
         raise SystemExit(f"unknown method {method!r}; see the module docstring")
-    return CUTS[cuts], noise, "rms" if "rms" in opts else "mix", "med" if "med" in opts else "full"
+    tau = "rms" if "rms" in opts else "mix"
+    return CUTS[cuts], noise, tau, "med" if "med" in opts else "full", "nodrift" not in opts
 
 
-def y_draws(fit, inputs, seed, noise="fitted", tau="mix", about="full"):
+def y_draws(fit, inputs, seed, noise="fitted", tau="mix", about="full", drift=True):
     """Predictive draws (S, P) of a new run's loss.
 
     ``noise``: "fitted" (the likelihood's own, as ``predict`` draws it), "normal" or "t<K>";
     ``tau``: "mix" (each draw its own tau, as ``predict``) or "rms" (one tau for all draws);
     ``about``: "full" (around each draw's ``mu``) or "med" (around the posterior median of
-    ``mu``: noise only, the inner predictive of the ``+med`` variants).
+    ``mu``: noise only, the inner predictive of the ``+med`` variants); ``drift``: False leaves
+    the discrepancy's drift out (``+nodrift``).
     """
+    from bayes_scaling.questions.noise import DRIFT_VARIABLE as DRIFT
     from bayes_scaling.questions.noise import VARIABLE, extrapolation_distance
     from bayes_scaling.questions.predict import predict
 
     pred = predict(fit, points=inputs, seed=seed)
-    if (noise, tau, about) == ("fitted", "mix", "full"):
+    if (noise, tau, about, drift) == ("fitted", "mix", "full", True):
         return _flat(pred["y"])
     mu = pred["mu"].transpose("chain", "draw", "point").values
     rng = np.random.default_rng(seed)
@@ -155,12 +169,55 @@ def y_draws(fit, inputs, seed, noise="fitted", tau="mix", about="full"):
         d = extrapolation_distance(coords, info["maxima"])
         t = post[VARIABLE].values[..., None]
         t = np.sqrt(np.mean(t**2)) if tau == "rms" else t
-        eps = eps + t * d[None, None, :] * rng.standard_normal(mu.shape)
+        b = post[DRIFT].values[..., None] if drift and DRIFT in post else 0.0
+        eps = eps + (b + t * rng.standard_normal(mu.shape)) * d[None, None, :]
     if about == "med":
         mu = np.broadcast_to(np.median(mu.reshape(-1, mu.shape[-1]), axis=0), mu.shape)
     with np.errstate(over="ignore"):
         y = mu * np.exp(eps)
     return y.reshape(-1, y.shape[-1])
+
+
+def drift_draws(main, refit, inputs, seed, *, own_tau=False, prior=DRIFT_PRIOR):
+    """Predictive draws (S, P) of the ``drift`` method: (tau, b) on a grid, learned from the
+    default inner leave-future-out split, each posterior draw with its own pair (``own_tau``:
+    b from its joint marginal, tau independently from the default tau-only posterior)."""
+    from bayes_scaling.evaluation import discrepancy as disc
+    from bayes_scaling.questions.noise import extrapolation_distance, training_maxima
+
+    law, scale = main.law, main.target_scale
+    loglik = np.zeros((DRIFT_GRID.size, disc._GRID.size))
+    splits = [s for s in disc.inner_splits(main, refit=refit) if not isinstance(s, str)]
+    if not splits:
+        return None
+    for k, split in enumerate(splits):
+        test = split.test
+        x = {c: test.column(c) for c in law.inputs}
+        log_y = scale.forward(disc.predictive_draws(split.fit, x, main.seed + 7 + k))
+        log_y = np.clip(np.nan_to_num(log_y, nan=0.0, posinf=700.0, neginf=-700.0), -700, 700)
+        maxima = training_maxima(law, split.train)
+        d = extrapolation_distance({c: test.column(c) for c in maxima if test.has(c)}, maxima)
+        obs = scale.forward(test.column("loss"))
+        for j, b in enumerate(DRIFT_GRID):
+            loglik[j] += disc.tau_loglik(log_y, obs - b * d, d)
+    grid, _ = disc.grid_posterior(np.zeros(disc._GRID.size))
+    logp = loglik / len(splits) - 0.5 * (grid[None, :] / disc.TAU_PRIOR_SCALE) ** 2
+    logp += np.log(np.gradient(grid))[None, :] - 0.5 * (DRIFT_GRID[:, None] / prior) ** 2
+    logp = np.where(np.isnan(logp), -np.inf, logp)
+    p = np.exp(logp - logp.max()).ravel()
+    rng = np.random.default_rng(seed)
+    pred = y_draws(main, inputs, seed)  # no discrepancy: main has none yet
+    pick = rng.choice(p.size, size=pred.shape[0], p=p / p.sum())
+    b, tau = DRIFT_GRID[pick // grid.size], grid[pick % grid.size]
+    if own_tau:  # the default's tau: the b = 0 row of the log-likelihood
+        _, p_tau = disc.grid_posterior(loglik[DRIFT_GRID.size // 2] / len(splits))
+        tau = rng.choice(grid, size=pred.shape[0], p=p_tau)
+    d = extrapolation_distance(
+        {c: v for c, v in inputs.items() if c in training_maxima(law, main.runs)},
+        training_maxima(law, main.runs),
+    )
+    shift = b[:, None] * d[None, :] + tau[:, None] * d[None, :] * rng.standard_normal(pred.shape)
+    return scale.inverse(scale.forward(pred) + shift)
 
 
 def _flat(da):
@@ -216,13 +273,19 @@ def run_member(name, table, spec, *, draws, n_boot, seed, methods=METHODS):
                 conf = cf.calibrate_conformal(main, refit=refit, d_ref=CONFORMAL[method])
                 centre, d = cf.median_curve(main, inputs), conf.distance_of(inputs)
                 scores[method] = cf.score_conformal(conf, centre, d, observed)
+            elif method.startswith("drift"):
+                name, _, prior = method.partition(":")
+                own, prior = name == "drift+tau", float(prior or DRIFT_PRIOR)
+                y = drift_draws(main, refit, inputs, seed + 1, own_tau=own, prior=prior)
+                if y is not None:
+                    scores[method] = score_draws(y, observed)
             elif method == "baseline":
                 if n_boot > 0:
                     base = fit_baseline(train, law=law, n_boot=n_boot, seed=seed)
                     y = _flat(base.predict(**inputs, seed=seed + 1)["y"])
                     scores[method] = score_draws(y, observed)
             else:
-                cuts, noise, tau, about = variant(method)
+                cuts, noise, tau, about, drift = variant(method)
                 record = disc.add_discrepancy(
                     main,
                     refit=refit,
@@ -230,7 +293,7 @@ def run_member(name, table, spec, *, draws, n_boot, seed, methods=METHODS):
                     predictive=lambda f, x, s, n=noise, a=about: y_draws(f, x, s, n, about=a),
                 )
                 taus[method] = record.info["discrepancy"].get("tau_median")
-                y = y_draws(record, inputs, seed + 1, noise, tau)
+                y = y_draws(record, inputs, seed + 1, noise, tau, drift=drift)
                 scores[method] = score_draws(y, observed)
             seconds[method] = round(time.perf_counter() - t1, 2)
     return {
@@ -280,7 +343,7 @@ def main() -> None:
         print(text)
         return
     for method in args.methods:
-        if method not in ("bayes", "baseline", *CONFORMAL):
+        if method not in ("bayes", "baseline", *CONFORMAL) and not method.startswith("drift"):
             variant(method)  # fail early on a typo
     t0 = time.perf_counter()
     members: dict[str, list] = {}

@@ -13,13 +13,13 @@ from typer.testing import CliRunner
 from bayes_scaling.api import ScalingFit
 from bayes_scaling.core.errors import DataError
 from bayes_scaling.evaluation.backtest import backtest, split_runs
-from bayes_scaling.evaluation.discrepancy import tau_posterior
+from bayes_scaling.evaluation.discrepancy_grid import tau_posterior
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs import datasets
 from bayes_scaling.inputs.laws import get_law
 from bayes_scaling.inputs.runs import load_runs
 from bayes_scaling.presentation.cli import app
-from bayes_scaling.questions.noise import VARIABLE, extrapolation_distance
+from bayes_scaling.questions.noise import DRIFT_VARIABLE, VARIABLE, extrapolation_distance
 from tests.conftest import shipped_file
 
 CHINCHILLA = get_law("chinchilla")
@@ -159,6 +159,47 @@ def test_discrepancy_widens_y_beyond_the_range_and_never_touches_mu(result):
     np.testing.assert_array_equal(with_d["y"].values[..., 0], without["y"].values[..., 0])
     spread = [float(np.log(ds["y"][..., 1]).std()) for ds in (with_d, without)]
     assert spread[0] >= spread[1]
+
+
+def _with_discrepancy(fit, *, tau: float, drift: float):
+    """``fit`` with its discrepancy's tau and drift set to constants."""
+    import xarray as xr
+
+    post = fit.posterior
+    post = post.assign(
+        {
+            VARIABLE: xr.full_like(post[VARIABLE], tau),
+            DRIFT_VARIABLE: xr.full_like(post[VARIABLE], drift),
+        }
+    )
+    children = {name: fit.tree[name].to_dataset() for name in fit.tree.children}
+    children["posterior"] = post
+    return dataclasses.replace(fit, tree=xr.DataTree.from_dict(children))
+
+
+@pytest.mark.model
+def test_drift_moves_every_door_the_same_way(result):
+    from bayes_scaling.questions.budget import prob_below_target
+
+    fit = ScalingFit.of(result.fit)
+    assert DRIFT_VARIABLE in fit.posterior
+    maxima = fit.info["discrepancy"]["maxima"]
+    N, D = 30 * maxima["N"], 30 * maxima["D"]
+    d = float(extrapolation_distance({"N": N, "D": D, "C": 6 * N * D}, maxima))
+    up, flat = (_with_discrepancy(fit, tau=1e-9, drift=b) for b in (0.2, 0.0))
+    # predict: y is the law's curve times exp(noise + drift * d); mu is untouched
+    shifted, plain = (f.predict(N=N, D=D, seed=4) for f in (up, flat))
+    np.testing.assert_array_equal(shifted["mu"].values, plain["mu"].values)
+    ratio = np.log(shifted["y"].values / plain["y"].values)
+    np.testing.assert_allclose(ratio, 0.2 * d, rtol=1e-6)
+    # the budget questions: a run that lands higher is less likely below the target
+    C = [6 * N * D]
+    target = float(np.median(plain["y"].values))
+    p_up, p_flat = (
+        float(prob_below_target(f, target=target, compute=C, predictive=True)["probability"][0])
+        for f in (up, flat)
+    )
+    assert p_up < p_flat - 0.2
 
 
 @pytest.mark.model

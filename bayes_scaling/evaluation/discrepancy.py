@@ -4,7 +4,7 @@ A scaling law is only approximately right, so the error of an extrapolation is l
 parameter uncertainty and run-to-run noise, and grows with the distance from the runs it was
 fitted to. This module adds that error to the predictive side only:
 
-    log y = log mu + noise + delta,        delta ~ Normal(0, (tau * d)^2),
+    log y = log mu + noise + delta,        delta ~ Normal(b * d, (tau * d)^2),
 
 where ``mu`` is the law's curve (unchanged: the discrepancy never enters ``mu``), ``noise`` the
 fitted run-to-run noise, and ``d`` the **extrapolation distance** of the new point, in e-folds
@@ -24,6 +24,8 @@ Prior ``tau ~ HalfNormal(0.05)``, weakly informative: published extrapolations o
 loss are typically off by a few percent over one to two decades of compute (e.g. Hoffmann et al.
 2022 vs Besiroglu et al. 2024, arXiv:2404.10102), i.e. ``tau`` of order 0.01. Each posterior
 draw gets its own ``tau`` draw (variable ``discrepancy_tau``), so its uncertainty widens ``y``.
+The drift ``b`` (variable ``discrepancy_drift``) is the side the law errs on beyond its runs,
+learned from the same held-out runs (:mod:`bayes_scaling.evaluation.discrepancy_grid`).
 
 The inner fit's settings are the fit's own with two documented changes, made in one place
 (:func:`inner_settings`): no discrepancy of its own, and half the draws per chain (never fewer
@@ -45,12 +47,23 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.evaluation.discrepancy_grid import (
+    DRIFT_GRID,
+    DRIFT_PRIOR_SCALE,
+    TAU_GRID,
+    TAU_PRIOR_SCALE,
+    draw_drift,
+    drift_posterior,
+    grid_posterior,
+    tau_loglik,
+)
 from bayes_scaling.evaluation.scores import LEVELS, covered, pit
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.inference.sampling import Progress, sample
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.runs import Runs
 from bayes_scaling.questions.noise import (
+    DRIFT_VARIABLE,
     VARIABLE,
     extrapolation_distance,
     sort_column,
@@ -60,8 +73,6 @@ from bayes_scaling.questions.predict import predict
 
 #: Methods accepted by ``FitSettings(discrepancy=)``.
 METHODS = ("lfo",)
-#: Scale of the half-normal prior of tau (relative loss error per e-fold of extrapolation).
-TAU_PRIOR_SCALE = 0.05
 #: Fractions of the training runs held out by the inner leave-future-out fits, one fit each.
 INNER_HOLDOUTS = (0.2,)
 #: ``predictive(fit, inputs, seed)``: draws (S, P) of a new run's loss at ``inputs``.
@@ -74,70 +85,6 @@ INNER_MAX_TEST = 1000
 INNER_SHARE = 0.5
 #: ...but never fewer than this many (unless the fit itself has fewer).
 INNER_MIN_STEPS = 250
-#: Grid rows per block of the kernel sum in :func:`tau_posterior` (keeps the block in cache).
-_BLOCK = 64
-_GRID = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 400)])
-
-
-def tau_loglik(log_draws: np.ndarray, log_observed: np.ndarray, distance: np.ndarray) -> np.ndarray:
-    """Log-likelihood of tau at every point of the grid, from one set of held-out runs.
-
-    The predictive density of each held-out log(loss) given tau is the fit's predictive draws
-    ``log_draws`` (S, P) -- parameter uncertainty and the new-run noise -- convolved with
-    ``Normal(0, (tau * d_i)^2)``; it is estimated as a Gaussian kernel density whose kernel
-    variance is ``h_i^2 + tau^2 d_i^2`` (``h_i``: Silverman's bandwidth). So tau only grows when
-    the residuals are larger than the fit's own predictive explains.
-    """
-    x = np.asarray(log_draws, float)
-    y = np.asarray(log_observed, float)
-    d = np.asarray(distance, float)
-    s = x.shape[0]
-    h = np.maximum(0.9 * _robust_spread(x) * s ** (-0.2), 1e-6)
-    var = h[None, :] ** 2 + (_GRID[:, None] * d[None, :]) ** 2  # (G, P)
-    # log mean_s N(y_i - x_si; 0, var) = log mean_s exp(-(r2_si - min_s r2_si) / (2 var))
-    #   - min_s r2_si / (2 var) - log(2 pi var) / 2: the shifted kernels lie in (0, 1] and at
-    # least one is 1, so they are summed in float32 (4x faster exp) without under- or overflow
-    r2 = (y[None, :] - x) ** 2  # (S, P)
-    r2_min = r2.min(axis=0)
-    shifted = np.ascontiguousarray((r2 - r2_min).T, dtype=np.float32)  # (P, S)
-    coef = (-0.5 / var).astype(np.float32)
-    sums = np.empty(var.shape)
-    block = np.empty((min(_BLOCK, _GRID.size), s), np.float32)
-    for i in range(y.size):
-        for a in range(0, _GRID.size, _BLOCK):
-            b = min(a + _BLOCK, _GRID.size)
-            work = block[: b - a]
-            np.multiply(coef[a:b, i, None], shifted[i][None, :], out=work)
-            np.exp(work, out=work)
-            sums[a:b, i] = work.sum(axis=1, dtype=np.float64)
-    log_k = np.log(sums / s) - 0.5 * r2_min / var - 0.5 * np.log(2 * np.pi * var)
-    return log_k.sum(axis=1)
-
-
-def grid_posterior(
-    loglik: np.ndarray, *, prior_scale: float = TAU_PRIOR_SCALE
-) -> tuple[np.ndarray, np.ndarray]:
-    """Normalised grid posterior of tau from its log-likelihood; tau ~ HalfNormal(prior_scale)."""
-    logp = loglik - 0.5 * (_GRID / prior_scale) ** 2 + np.log(np.gradient(_GRID))
-    p = np.exp(logp - logp.max())
-    return _GRID.copy(), p / p.sum()
-
-
-def tau_posterior(
-    log_draws: np.ndarray,
-    log_observed: np.ndarray,
-    distance: np.ndarray,
-    *,
-    prior_scale: float = TAU_PRIOR_SCALE,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Grid posterior of tau from one set of held-out runs (:func:`tau_loglik`): the grid and
-    its normalised probabilities."""
-    return grid_posterior(tau_loglik(log_draws, log_observed, distance), prior_scale=prior_scale)
-
-
-def _robust_spread(x: np.ndarray) -> np.ndarray:
-    q75, q25 = np.quantile(x, [0.75, 0.25], axis=0)
-    return np.maximum(np.minimum(x.std(axis=0), (q75 - q25) / 1.349), 1e-9)
 
 
 def calibrate(
@@ -147,7 +94,7 @@ def calibrate(
     holdout_fractions: float | Sequence[float] = INNER_HOLDOUTS,
     prior_scale: float = TAU_PRIOR_SCALE,
     predictive: Predictive | None = None,
-) -> tuple[np.ndarray | None, np.ndarray, dict[str, Any]]:
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray] | None, dict[str, Any]]:
     """Leave-future-out residuals of the training runs and the grid posterior of tau.
 
     One inner fit per cut-off of ``holdout_fractions`` (:func:`inner_splits`); the cut-offs'
@@ -156,15 +103,17 @@ def calibrate(
     ``predictive(fit, inputs, seed)`` gives the (S, P) draws of a new run's loss at ``inputs``
     (default :func:`predictive_draws`: ``predict(fit)["y"]``).
 
-    Returns ``(grid, probabilities, info)``; when no cut-off gives an inner fit, ``grid`` is
-    None and tau falls back to its prior (``info["method"] == "prior"``).
+    Returns ``((grid, probabilities, drift), info)``: tau's grid posterior and the drift's
+    (see :mod:`bayes_scaling.evaluation.discrepancy_grid`). When no cut-off gives an inner
+    fit, the first item is None and tau and the drift keep their priors
+    (``info["method"] == "prior"``).
     """
     law = result.law
     draw = predictive_draws if predictive is None else predictive
     col = sort_column(law, result.runs)
     scale = result.target_scale  # tau lives on the likelihood's scale of the target
     info: dict[str, Any] = {"method": "lfo", "sort_by": col, "prior_scale": prior_scale}
-    loglik = np.zeros(_GRID.size)
+    loglik = np.zeros(TAU_GRID.size)
     held: list[tuple[InnerSplit, np.ndarray, np.ndarray, np.ndarray]] = []
     reasons: list[str] = []
     splits = inner_splits(result, refit=refit, holdout_fractions=holdout_fractions)
@@ -186,8 +135,11 @@ def calibrate(
         held.append((split, log_y, observed, distance))
     if not held:
         info.update(method="prior", reason="; ".join(dict.fromkeys(reasons)))
-        return None, np.empty(0), info
+        return None, info
     grid, prob = grid_posterior(loglik / len(held), prior_scale=prior_scale)
+    _, tau_prior = grid_posterior(np.zeros(grid.size), prior_scale=prior_scale)
+    drift = drift_posterior([(y, scale.forward(o), d) for _, y, o, d in held], grid, tau_prior)
+    info["drift_prior_scale"] = DRIFT_PRIOR_SCALE
     cutoffs = [h[0] for h in held]
     gates = [c.fit.diagnostics for c in cutoffs]
     failed = list(dict.fromkeys(f for g in gates for f in g.failed))
@@ -199,9 +151,10 @@ def calibrate(
         n_inner_held_out=sum(c.n_held_out for c in cutoffs),
         inner_max_distance=max(float(h[3].max()) for h in held),
         tau_median=float(grid[np.searchsorted(np.cumsum(prob), 0.5)]),
-        lfo_check=_lfo_check(held, grid, prob, result.seed, scale=scale),
+        drift_median=float(DRIFT_GRID[np.searchsorted(np.cumsum(drift), 0.5)]),
+        lfo_check=_lfo_check(held, (grid, prob), drift, result.seed, scale=scale),
     )
-    return grid, prob, info
+    return (grid, prob, drift), info
 
 
 class InnerSplit(NamedTuple):
@@ -266,7 +219,7 @@ def predictive_draws(fit: FitRecord, inputs: dict[str, np.ndarray], seed: int) -
     return y.reshape(-1, y.shape[-1])
 
 
-def _lfo_check(held, grid, prob, seed: int, *, scale) -> dict[str, Any]:
+def _lfo_check(held, tau_post, drift, seed: int, *, scale) -> dict[str, Any]:
     """Calibration of the inner fits' forecasts of their held-out runs, discrepancy included.
 
     The held-out runs also taught tau, so this check is somewhat optimistic; the report shows it
@@ -276,9 +229,11 @@ def _lfo_check(held, grid, prob, seed: int, *, scale) -> dict[str, Any]:
     rng = np.random.default_rng(seed + 13)
     pits: list[float] = []
     hits: dict[float, list[np.ndarray]] = {}
+    grid, prob = tau_post
     for _, log_y, observed, distance in held:
         tau = rng.choice(grid, size=log_y.shape[0], p=prob)[:, None]
-        noise = tau * distance[None, :] * rng.standard_normal(log_y.shape)
+        b = draw_drift(rng, drift, log_y.shape[0])[:, None]
+        noise = (b + tau * rng.standard_normal(log_y.shape)) * distance[None, :]
         draws = scale.inverse(log_y + noise)
         pits += [float(v) for v in pit(draws, observed)]
         for c in LEVELS:
@@ -308,7 +263,8 @@ def add_discrepancy(
 ) -> FitRecord:
     """A copy of ``result`` whose predictive ``y`` includes the extrapolation discrepancy.
 
-    Adds the posterior variable ``discrepancy_tau`` (dims chain, draw) and
+    Adds the posterior variables ``discrepancy_tau`` and ``discrepancy_drift`` (dims chain,
+    draw) and
     ``info["discrepancy"]`` (method, training maxima, calibration details); ``mu`` and the
     fitted parameters are unchanged.
     """
@@ -318,7 +274,7 @@ def add_discrepancy(
         raise BayesScalingError(
             f"unknown discrepancy method {method!r}; choose one of {', '.join(METHODS)} or None"
         )
-    grid, prob, info = calibrate(
+    posteriors, info = calibrate(
         result,
         refit=refit,
         holdout_fractions=holdout_fractions,
@@ -328,7 +284,7 @@ def add_discrepancy(
     post = result.posterior
     shape = (post.sizes["chain"], post.sizes["draw"])
     rng = np.random.default_rng(result.seed + 11)
-    if grid is None:
+    if posteriors is None:
         warnings.warn(
             f"{result.runs.source}: the extrapolation discrepancy could not be learned by "
             f"leave-future-out ({info['reason']}); its scale tau keeps its prior "
@@ -339,7 +295,9 @@ def add_discrepancy(
             stacklevel=3,
         )
         tau = np.abs(rng.normal(0.0, prior_scale, size=shape))
+        b = rng.normal(0.0, DRIFT_PRIOR_SCALE, size=shape)
     else:
+        grid, prob, drift = posteriors
         inner = info.get("inner_gate", {})
         if not inner.get("ok", True):
             warnings.warn(
@@ -351,9 +309,11 @@ def add_discrepancy(
             )
         tau = rng.choice(grid, size=shape, p=prob)
         # jitter within the grid cell so draws are continuous
-        tau = tau * np.exp(rng.uniform(-0.5, 0.5, size=shape) * np.log(_GRID[2] / _GRID[1]))
+        tau = tau * np.exp(rng.uniform(-0.5, 0.5, size=shape) * np.log(TAU_GRID[2] / TAU_GRID[1]))
+        b = draw_drift(rng, drift, shape)
     info["maxima"] = training_maxima(result.law, result.runs)
     info["tau_mean"] = float(tau.mean())
+    info["drift_mean"] = float(b.mean())
     posterior = post.assign(
         {
             VARIABLE: xr.DataArray(
@@ -363,7 +323,15 @@ def add_discrepancy(
                     "description": "extrapolation discrepancy: sd of log(loss) per e-fold "
                     "beyond the training range (enters y, never mu)"
                 },
-            )
+            ),
+            DRIFT_VARIABLE: xr.DataArray(
+                b,
+                dims=("chain", "draw"),
+                attrs={
+                    "description": "extrapolation discrepancy: mean of log(loss) per e-fold "
+                    "beyond the training range (enters y, never mu)"
+                },
+            ),
         }
     )
     children = {name: result.tree[name].to_dataset() for name in result.tree.children}

@@ -70,8 +70,8 @@ def discrepancy_note(fit: FitRecord) -> dict[str, Any] | None:
     return {
         "ok": bool(gate["ok"]),
         "text": (
-            f"extrapolation discrepancy: tau {info.get('tau_median', float('nan')):.3g} per "
-            "e-fold, "
+            f"extrapolation discrepancy: tau {info.get('tau_median', float('nan')):.3g} and "
+            f"drift {info.get('drift_median', 0.0):+.3g} per e-fold, "
             f"learned by leave-future-out (inner fit on {info.get('n_inner_train', '?')} runs, "
             f"predicting {info.get('n_inner_test', '?')}); the inner fit's gate {status}"
         ),

@@ -298,7 +298,7 @@ def target_values(fit, target, compute, N, D, loss_target):
 
 def frontier_probability(fit, opt, C, L) -> np.ndarray:
     """Per draw, P(y <= L) of a run at the draw's optimum (the fitted noise, and the
-    extrapolation discrepancy when the fit has one)."""
+    extrapolation discrepancy, its spread and drift, when the fit has one)."""
     from scipy import special
 
     loss, N_opt = opt["loss"].values[..., 0], opt["N_opt"].values[..., 0]
@@ -306,10 +306,12 @@ def frontier_probability(fit, opt, C, L) -> np.ndarray:
     extra = discrepancy_scale(
         fit, {"N": N_opt[..., None], "D": (C / (k * N_opt))[..., None], "C": np.array([C])}
     )
-    extra = None if extra is None else extra[..., 0]
     scale = fit.target_scale
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = scale.forward(L) - scale.forward(loss)
+    if extra is not None:  # the discrepancy's sd and mean
+        extra, shift = extra[0][..., 0], extra[1][..., 0]
+        gap = gap - shift
     sigma = fit.posterior["sigma"].values
     if isinstance(fit.noise, Normal):
         sd = sigma if extra is None else np.sqrt(sigma**2 + extra**2)

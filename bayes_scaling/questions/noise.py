@@ -2,7 +2,7 @@
 
 ``y = mu * exp(sigma * eps + delta)`` (on the target's likelihood scale, see
 :mod:`bayes_scaling.model.target`): ``eps`` the fitted Normal or Student-t noise on log loss,
-``delta`` the extrapolation discrepancy when the fit has one
+``delta ~ Normal(b d, (tau d)^2)`` the extrapolation discrepancy when the fit has one
 (:mod:`bayes_scaling.evaluation.discrepancy`).
 Used by :func:`bayes_scaling.questions.budget.prob_below_target` with ``predictive=True``.
 """
@@ -19,16 +19,19 @@ from bayes_scaling.model.likelihood import Normal
 
 #: Posterior variable holding the per-draw discrepancy scale.
 VARIABLE = "discrepancy_tau"
+#: Posterior variable holding the per-draw discrepancy drift (fits saved before it: none).
+DRIFT_VARIABLE = "discrepancy_drift"
 
 #: Noise draws per posterior draw for the Student-t predictive probability.
 PREDICTIVE_REPLICATES = 16
 
 
-def discrepancy_scale(fit, inputs) -> np.ndarray | None:
-    """``tau * d`` (chain, draw, m) for a fit with an extrapolation discrepancy, else None.
+def discrepancy_scale(fit, inputs) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(tau * d, b * d)`` (chain, draw, m): the discrepancy's sd and mean, else None.
 
-    ``d`` is the distance beyond the training range and ``tau`` the learned discrepancy per
-    e-fold (see :mod:`bayes_scaling.evaluation.discrepancy`); without one, None.
+    ``d`` is the distance beyond the training range, ``tau`` the learned discrepancy per e-fold
+    and ``b`` its drift (0 for fits saved before the drift existed; see
+    :mod:`bayes_scaling.evaluation.discrepancy`); a fit without a discrepancy gives None.
     """
     info = getattr(fit, "info", {}).get("discrepancy")
     if not info:
@@ -38,13 +41,15 @@ def discrepancy_scale(fit, inputs) -> np.ndarray | None:
         return None
     C = np.asarray(inputs["C"], dtype=float)[None, None, :]
     d = extrapolation_distance({**inputs, "C": C}, info["maxima"])
-    return post[VARIABLE].values[..., None] * d
+    drift = post[DRIFT_VARIABLE].values[..., None] if DRIFT_VARIABLE in post else 0.0
+    return post[VARIABLE].values[..., None] * d, drift * d
 
 
 def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
     """P(y <= t), y = mu * exp(sigma * eps + delta), averaged over draws; mu (chain, draw, m, 1).
 
-    ``delta ~ Normal(0, extra^2)`` is the extrapolation discrepancy when the fit has one.
+    ``delta ~ Normal(shift, sd^2)`` is the extrapolation discrepancy when the fit has one:
+    ``extra = (sd, shift)`` from :func:`discrepancy_scale`.
     Normal noise is integrated exactly (its CDF); Student-t noise with
     :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared by
     every budget and target so the probability stays monotone in the target.
@@ -53,10 +58,12 @@ def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) ->
 
     post = fit.posterior
     sigma = post["sigma"].values[..., None, None]
-    extra = None if extra is None else np.asarray(extra, dtype=float)[..., None]
     scale = fit.target_scale
     with np.errstate(divide="ignore", invalid="ignore"):
         gap = scale.forward(t) - scale.forward(mu)
+    if extra is not None:
+        sd, shift = (np.asarray(e, dtype=float)[..., None] for e in extra)
+        gap, extra = gap - shift, sd
     if isinstance(fit.noise, Normal):  # integrated exactly
         scale = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -134,4 +141,5 @@ def extrapolation_noise(
         return None
     d = extrapolation_distance(inputs, info["maxima"])
     tau = post[VARIABLE].values[..., None]
-    return tau * d[None, None, :] * rng.standard_normal(shape)
+    drift = post[DRIFT_VARIABLE].values[..., None] if DRIFT_VARIABLE in post else 0.0
+    return (drift + tau * rng.standard_normal(shape)) * d[None, None, :]
