@@ -155,17 +155,23 @@ def test_batch_bad_inputs(small):
         choose_batch(fit, cands, AT_C, k=1, budget=1.0)
 
 
-@pytest.mark.model
-def test_plan_json_has_the_keys(small, tmp_path):
+def _plan_cli(path, tmp_path, csv_text: str):
+    """The CLI runner, the app and ``plan``'s arguments for a candidates file of ``csv_text``."""
     from typer.testing import CliRunner
 
     from bayes_scaling.presentation.cli import app
 
-    _, path = small
     cands = tmp_path / "cands.csv"
-    cands.write_text("N,D\n70M,1.4B\n1B,20B\n4B,120B\n", encoding="utf-8")
-    runner = CliRunner()
-    args = ["plan", str(path), "--candidates", str(cands), "--target-compute", "3e21", "--json"]
+    cands.write_text(csv_text, encoding="utf-8")
+    args = ["plan", str(path), "--candidates", str(cands), "--target-compute", "3e21"]
+    return CliRunner(), app, args
+
+
+@pytest.mark.model
+def test_plan_json_has_the_keys(small, tmp_path):
+    _, path = small
+    runner, app, args = _plan_cli(path, tmp_path, "N,D\n70M,1.4B\n1B,20B\n4B,120B\n")
+    args = [*args, "--json"]
     result = runner.invoke(app, [*args, "--k", "2"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -194,15 +200,8 @@ def test_plan_json_has_the_keys(small, tmp_path):
 
 @pytest.mark.model
 def test_plan_in_order_scores_the_file_as_planned(small, tmp_path):
-    from typer.testing import CliRunner
-
-    from bayes_scaling.presentation.cli import app
-
     fit, path = small
-    cands = tmp_path / "sweep.csv"
-    cands.write_text("N,D\n4B,120B\n70M,1.4B\n1B,20B\n", encoding="utf-8")
-    runner = CliRunner()
-    args = ["plan", str(path), "--candidates", str(cands), "--target-compute", "3e21"]
+    runner, app, args = _plan_cli(path, tmp_path, "N,D\n4B,120B\n70M,1.4B\n1B,20B\n")
     result = runner.invoke(app, [*args, "--in-order", "--seed", "3", "--json"])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
