@@ -45,3 +45,12 @@ def test_cut_offs_count_as_one_split():
     one = drift_posterior(_held(0.02), TAU_GRID, TAU_PRIOR)
     twice = drift_posterior(_held(0.02) * 2, TAU_GRID, TAU_PRIOR)
     np.testing.assert_allclose(one, twice, rtol=1e-9, atol=1e-15)
+
+
+def test_many_held_out_runs_give_no_numerical_warnings():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # an underflowing row of the grid once gave log(0)
+        prob = drift_posterior(_held(0.05, n=1000), TAU_GRID, TAU_PRIOR)
+    assert np.all(np.isfinite(prob)) and _median(prob) == pytest.approx(0.05, abs=0.004)

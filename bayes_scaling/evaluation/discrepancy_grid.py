@@ -88,8 +88,9 @@ def drift_posterior(
         for j, b in enumerate(DRIFT_GRID):
             loglik[j] += norm - 0.5 * ((miss - b * d) ** 2 / var).sum(axis=1)
     logp = loglik / max(len(held), 1) + np.log(np.maximum(tau_prior, 1e-300))[None, :]
-    top = logp.max()
-    marginal = np.log(np.exp(logp - top).sum(axis=1)) - 0.5 * (DRIFT_GRID / prior_scale) ** 2
+    top = logp.max(axis=1, keepdims=True)  # log-sum-exp over tau, row by row
+    marginal = top[:, 0] + np.log(np.exp(logp - top).sum(axis=1))
+    marginal -= 0.5 * (DRIFT_GRID / prior_scale) ** 2
     p = np.exp(marginal - marginal.max())
     return p / p.sum()
 
