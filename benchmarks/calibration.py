@@ -183,10 +183,11 @@ def drift_draws(main, refit, inputs, seed, *, own_tau=False, prior=DRIFT_PRIOR):
     default inner leave-future-out split, each posterior draw with its own pair (``own_tau``:
     b from its joint marginal, tau independently from the default tau-only posterior)."""
     from bayes_scaling.evaluation import discrepancy as disc
+    from bayes_scaling.evaluation.discrepancy_grid import TAU_GRID, grid_posterior, tau_loglik
     from bayes_scaling.questions.noise import extrapolation_distance, training_maxima
 
     law, scale = main.law, main.target_scale
-    loglik = np.zeros((DRIFT_GRID.size, disc._GRID.size))
+    loglik = np.zeros((DRIFT_GRID.size, TAU_GRID.size))
     splits = [s for s in disc.inner_splits(main, refit=refit) if not isinstance(s, str)]
     if not splits:
         return None
@@ -199,10 +200,10 @@ def drift_draws(main, refit, inputs, seed, *, own_tau=False, prior=DRIFT_PRIOR):
         d = extrapolation_distance({c: test.column(c) for c in maxima if test.has(c)}, maxima)
         obs = scale.forward(test.column("loss"))
         for j, b in enumerate(DRIFT_GRID):
-            loglik[j] += disc.tau_loglik(log_y, obs - b * d, d)
-    grid, _ = disc.grid_posterior(np.zeros(disc._GRID.size))
-    logp = loglik / len(splits) - 0.5 * (grid[None, :] / disc.TAU_PRIOR_SCALE) ** 2
-    logp += np.log(np.gradient(grid))[None, :] - 0.5 * (DRIFT_GRID[:, None] / prior) ** 2
+            loglik[j] += tau_loglik(log_y, obs - b * d, d)
+    grid, tau_prior = grid_posterior(np.zeros(TAU_GRID.size))  # tau's prior mass on its grid
+    logp = loglik / len(splits) + np.log(tau_prior)[None, :]
+    logp -= 0.5 * (DRIFT_GRID[:, None] / prior) ** 2
     logp = np.where(np.isnan(logp), -np.inf, logp)
     p = np.exp(logp - logp.max()).ravel()
     rng = np.random.default_rng(seed)
@@ -210,7 +211,7 @@ def drift_draws(main, refit, inputs, seed, *, own_tau=False, prior=DRIFT_PRIOR):
     pick = rng.choice(p.size, size=pred.shape[0], p=p / p.sum())
     b, tau = DRIFT_GRID[pick // grid.size], grid[pick % grid.size]
     if own_tau:  # the default's tau: the b = 0 row of the log-likelihood
-        _, p_tau = disc.grid_posterior(loglik[DRIFT_GRID.size // 2] / len(splits))
+        _, p_tau = grid_posterior(loglik[DRIFT_GRID.size // 2] / len(splits))
         tau = rng.choice(grid, size=pred.shape[0], p=p_tau)
     d = extrapolation_distance(
         {c: v for c, v in inputs.items() if c in training_maxima(law, main.runs)},
