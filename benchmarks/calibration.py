@@ -145,8 +145,7 @@ def y_draws(fit, inputs, seed, noise="fitted", tau="mix", about="full", drift=Tr
     ``mu``: noise only, the inner predictive of the ``+med`` variants); ``drift``: False leaves
     the discrepancy's drift out (``+nodrift``).
     """
-    from bayes_scaling.questions.noise import DRIFT_VARIABLE as DRIFT
-    from bayes_scaling.questions.noise import VARIABLE, extrapolation_distance
+    from bayes_scaling.questions.noise import VARIABLE, drift_per_draw, extrapolation_distance
     from bayes_scaling.questions.predict import predict
 
     pred = predict(fit, points=inputs, seed=seed)
@@ -169,7 +168,7 @@ def y_draws(fit, inputs, seed, noise="fitted", tau="mix", about="full", drift=Tr
         d = extrapolation_distance(coords, info["maxima"])
         t = post[VARIABLE].values[..., None]
         t = np.sqrt(np.mean(t**2)) if tau == "rms" else t
-        b = post[DRIFT].values[..., None] if drift and DRIFT in post else 0.0
+        b = drift_per_draw(post) if drift else 0.0
         eps = eps + (b + t * rng.standard_normal(mu.shape)) * d[None, None, :]
     if about == "med":
         mu = np.broadcast_to(np.median(mu.reshape(-1, mu.shape[-1]), axis=0), mu.shape)

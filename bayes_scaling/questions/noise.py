@@ -26,6 +26,11 @@ DRIFT_VARIABLE = "discrepancy_drift"
 PREDICTIVE_REPLICATES = 16
 
 
+def drift_per_draw(post) -> np.ndarray | float:
+    """The discrepancy's drift per draw (chain, draw, 1); 0 for a fit saved before it existed."""
+    return post[DRIFT_VARIABLE].values[..., None] if DRIFT_VARIABLE in post else 0.0
+
+
 def discrepancy_scale(fit, inputs) -> tuple[np.ndarray, np.ndarray] | None:
     """``(tau * d, b * d)`` (chain, draw, m): the discrepancy's sd and mean, else None.
 
@@ -41,8 +46,7 @@ def discrepancy_scale(fit, inputs) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     C = np.asarray(inputs["C"], dtype=float)[None, None, :]
     d = extrapolation_distance({**inputs, "C": C}, info["maxima"])
-    drift = post[DRIFT_VARIABLE].values[..., None] if DRIFT_VARIABLE in post else 0.0
-    return post[VARIABLE].values[..., None] * d, drift * d
+    return post[VARIABLE].values[..., None] * d, drift_per_draw(post) * d
 
 
 def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
@@ -141,5 +145,4 @@ def extrapolation_noise(
         return None
     d = extrapolation_distance(inputs, info["maxima"])
     tau = post[VARIABLE].values[..., None]
-    drift = post[DRIFT_VARIABLE].values[..., None] if DRIFT_VARIABLE in post else 0.0
-    return (drift + tau * rng.standard_normal(shape)) * d[None, None, :]
+    return (drift_per_draw(post) + tau * rng.standard_normal(shape)) * d[None, None, :]
