@@ -222,6 +222,8 @@ def test_plan_in_order_scores_the_file_as_planned(small, tmp_path):
     )
     assert budget.exit_code == 0, budget.output
     assert [r["N"] for r in json.loads(budget.stdout)["chosen"]] == [4e9]
+    zero = runner.invoke(app, [*args, "--in-order", "--k", "0"])  # an error, never "every row"
+    assert zero.exit_code != 0 and "k must be" in zero.output
     first_two = runner.invoke(app, [*args, "--in-order", "--k", "2"])
     assert first_two.exit_code == 0, first_two.output
     assert "expected width after each" in first_two.stdout

@@ -156,7 +156,7 @@ def plan(
         if in_order:
             rows = len(table)
             batch = batch_in_order(
-                fit, table, question, order=range(rows), k=k or rows, budget=spend
+                fit, table, question, order=range(rows), k=rows if k is None else k, budget=spend
             )
             policy = "the candidates in the file's order (--in-order)"
         elif spend is not None:
