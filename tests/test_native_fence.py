@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from bayes_scaling.model import native
+from bayes_scaling.model import native_store as store
 
 
 @pytest.fixture(autouse=True)
@@ -40,7 +41,7 @@ def fast(tiny):
         patch.delenv(native.ENV_SWITCH, raising=False)
         warnings.simplefilter("error", native.NativeCompileWarning)
         compiled = native.compile_model(tiny)
-    assert isinstance(compiled, native._table_model_class())
+    assert isinstance(compiled, store.table_model_class())
     return compiled
 
 
@@ -125,14 +126,14 @@ def test_the_switch_reads_the_environment(monkeypatch):
 
 def test_the_cache_key_follows_the_dependency_versions(monkeypatch):
     parts = ["logp-hash", "expand-hash", "0:<f8:1", "2:3"]
-    real = native.metadata.version
+    real = store.metadata.version
     before = native._digest(parts)
     assert native._digest(parts) == before
     for package in ("nutpie", "numba", "pytensor"):
         bumped = {package: real(package) + ".post1"}
         with monkeypatch.context() as patch:
             patch.setattr(
-                native.metadata, "version", lambda name, b=bumped: b.get(name) or real(name)
+                store.metadata, "version", lambda name, b=bumped: b.get(name) or real(name)
             )
             assert native._digest(parts) != before, package
     with monkeypatch.context() as patch:
@@ -164,7 +165,7 @@ def test_with_data_failing_inside_raises_a_clear_error(fast, monkeypatch):
     def broken(*args):
         raise TypeError("table layout changed")
 
-    monkeypatch.setattr(native, "_table", broken)
+    monkeypatch.setattr(store, "address_table", broken)
     with pytest.raises(native.NativeModelError, match=native.ENV_SWITCH):
         fast.with_data(x=np.ones(20))
     with pytest.raises(ValueError, match="rank"):  # user errors stay as they were

@@ -24,6 +24,7 @@ from bayes_scaling.inference.record import LOG_LIKELIHOOD_MAX_VALUES, FitRecord,
 from bayes_scaling.inference.settings import ADAPTATIONS, SEED_MAX, FitSettings
 from bayes_scaling.inputs.laws import Law, get_law
 from bayes_scaling.inputs.runs import Runs, load_runs
+from bayes_scaling.model import native_store as store
 from bayes_scaling.model.graph import build_model, model_data
 from bayes_scaling.model.native import compile_model
 from bayes_scaling.model.plans import (
@@ -58,8 +59,11 @@ _COMPILED_MAX = 16
 def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
     """A nutpie-compiled model, re-used (with new data) when only the data change.
 
-    Within a process the compiled model is kept (``_COMPILED``); across processes the sampler
-    callbacks come from numba's on-disk cache (:mod:`bayes_scaling.model.native`).
+    Within a process the compiled model is kept (``_COMPILED``). Across processes, a model
+    without pooling is built from its on-disk entry (:mod:`bayes_scaling.model.native_store`,
+    keyed by everything in ``key`` below, the data layout, the package's sources and the
+    dependency versions) without PyMC; otherwise its sampler callbacks come from numba's
+    on-disk cache (:mod:`bayes_scaling.model.native`).
     """
     key = (
         law.to_json(),
@@ -77,9 +81,15 @@ def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
         known = {var.name for var in getattr(compiled, "shared_var_keys", {})}
         data = {k: v for k, v in data.items() if not known or k in known}
         return compiled.with_data(**data), True
-    model = build_model(law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling)
-    with interrupts_kept():  # a first compile's Ctrl-C must not be lost (core/interrupts.py)
-        compiled = compile_model(model)
+    # a fit without pooling has no labels in its graph: its key describes it completely
+    store_key = None if pooling is not None else store.entry_key(repr(key), data)
+    compiled = store.load_model(store_key, data) if store_key is not None else None
+    if compiled is None:
+        model = build_model(
+            law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling
+        )
+        with interrupts_kept():  # a first compile's Ctrl-C must not be lost (core/interrupts.py)
+            compiled = compile_model(model, store_key=store_key, data=data)
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:
         _COMPILED.popitem(last=False)

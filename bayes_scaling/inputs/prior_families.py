@@ -9,12 +9,11 @@ family. :data:`SCIPY` builds the frozen scipy distribution with PyMC's parameter
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping, Sequence
 from typing import Any
-
-from scipy import stats
 
 from bayes_scaling.core.errors import PriorError
 
@@ -46,23 +45,43 @@ EXAMPLE = (
 )
 
 
+def _scipy_frozen(family: str, k: Mapping[str, float]):
+    """The frozen scipy distribution of ``family`` with PyMC's parameterisation.
+
+    scipy.stats is imported here, not at module level: it takes about a second to import and
+    most commands (report, predict, the point fit) never draw from a prior.
+    """
+    from scipy import stats
+
+    match family:
+        case "Normal":
+            return stats.norm(k["mu"], k["sigma"])
+        case "HalfNormal":
+            return stats.halfnorm(scale=k["sigma"])
+        case "LogNormal":
+            return stats.lognorm(k["sigma"], scale=math.exp(k["mu"]))
+        case "Beta":
+            return stats.beta(k["alpha"], k["beta"])
+        case "Gamma":
+            return stats.gamma(k["alpha"], scale=1.0 / k["beta"])
+        case "Exponential":
+            return stats.expon(scale=1.0 / k["lam"])
+        case "Uniform":
+            return stats.uniform(k["lower"], k["upper"] - k["lower"])
+        case "StudentT":
+            return stats.t(k["nu"], k["mu"], k["sigma"])
+        case "HalfStudentT":
+            return stats.t(k["nu"], 0.0, k["sigma"])
+        case "TruncatedNormal":
+            lower = (k["lower"] - k["mu"]) / k["sigma"]
+            upper = (k["upper"] - k["mu"]) / k["sigma"]
+            return stats.truncnorm(lower, upper, k["mu"], k["sigma"])
+    raise KeyError(family)
+
+
 #: Family -> frozen scipy distribution with PyMC's parameterisation (Gamma and Exponential: rates)
 SCIPY = {
-    "Normal": lambda k: stats.norm(k["mu"], k["sigma"]),
-    "HalfNormal": lambda k: stats.halfnorm(scale=k["sigma"]),
-    "LogNormal": lambda k: stats.lognorm(k["sigma"], scale=math.exp(k["mu"])),
-    "Beta": lambda k: stats.beta(k["alpha"], k["beta"]),
-    "Gamma": lambda k: stats.gamma(k["alpha"], scale=1.0 / k["beta"]),
-    "Exponential": lambda k: stats.expon(scale=1.0 / k["lam"]),
-    "Uniform": lambda k: stats.uniform(k["lower"], k["upper"] - k["lower"]),
-    "StudentT": lambda k: stats.t(k["nu"], k["mu"], k["sigma"]),
-    "HalfStudentT": lambda k: stats.t(k["nu"], 0.0, k["sigma"]),
-    "TruncatedNormal": lambda k: stats.truncnorm(
-        (k["lower"] - k["mu"]) / k["sigma"],
-        (k["upper"] - k["mu"]) / k["sigma"],
-        k["mu"],
-        k["sigma"],
-    ),
+    family: functools.partial(_scipy_frozen, family) for family in FAMILIES if family != "Fixed"
 }
 
 
