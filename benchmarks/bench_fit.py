@@ -66,7 +66,9 @@ def startup(python: str, repeats: int) -> dict:
     """Medians of fresh-process import times (seconds)."""
     probes = {
         "cli": "import bayes_scaling.presentation.cli",
-        "fit_path": "import bayes_scaling.evaluation.fitting, pymc, nutpie",
+        # a model with an entry on disk samples without PyMC (model/native_store.py)
+        "fit_path": "import bayes_scaling.evaluation.fitting, nutpie, numba",
+        "fit_path_with_pymc": "import bayes_scaling.evaluation.fitting, pymc, nutpie, numba",
         "python": "pass",
     }
     return {

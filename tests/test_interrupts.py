@@ -83,7 +83,7 @@ def test_a_swallowed_ctrl_c_during_the_compile_stops_the_fit(python_handler, mon
     from bayes_scaling.inference import sampling
     from bayes_scaling.inputs import datasets
 
-    def compile_that_swallows(model):
+    def compile_that_swallows(model, **options):
         try:
             _ctrl_c()
         except KeyboardInterrupt:
@@ -95,6 +95,31 @@ def test_a_swallowed_ctrl_c_during_the_compile_stops_the_fit(python_handler, mon
 
     monkeypatch.setattr(sampling, "_COMPILED", OrderedDict())
     monkeypatch.setattr(sampling, "compile_model", compile_that_swallows)
+    monkeypatch.setattr(sampling.store, "load_model", lambda key, data: None)  # no entry yet
+    monkeypatch.setattr(sampling, "run_nutpie", never)
+    with pytest.raises(KeyboardInterrupt):
+        sampling.sample(datasets.chinchilla_like(seed=1), law="chinchilla")
+
+
+def test_a_swallowed_ctrl_c_while_loading_a_stored_model_stops_the_fit(python_handler, monkeypatch):
+    """The same when the model comes from its entry on disk (numba loads cached code)."""
+    from collections import OrderedDict
+
+    from bayes_scaling.inference import sampling
+    from bayes_scaling.inputs import datasets
+
+    def load_that_swallows(key, data):
+        try:
+            _ctrl_c()
+        except KeyboardInterrupt:
+            pass
+        return object()
+
+    def never(*args, **kwargs):
+        pytest.fail("sampling started after Ctrl-C")
+
+    monkeypatch.setattr(sampling, "_COMPILED", OrderedDict())
+    monkeypatch.setattr(sampling.store, "load_model", load_that_swallows)
     monkeypatch.setattr(sampling, "run_nutpie", never)
     with pytest.raises(KeyboardInterrupt):
         sampling.sample(datasets.chinchilla_like(seed=1), law="chinchilla")

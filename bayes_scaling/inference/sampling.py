@@ -83,12 +83,12 @@ def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
         return compiled.with_data(**data), True
     # a fit without pooling has no labels in its graph: its key describes it completely
     store_key = None if pooling is not None else store.entry_key(repr(key), data)
-    compiled = store.load_model(store_key, data) if store_key is not None else None
-    if compiled is None:
-        model = build_model(
-            law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling
-        )
-        with interrupts_kept():  # a first compile's Ctrl-C must not be lost (core/interrupts.py)
+    with interrupts_kept():  # a Ctrl-C during a compile must not be lost (core/interrupts.py)
+        compiled = store.load_model(store_key, data) if store_key is not None else None
+        if compiled is None:
+            model = build_model(
+                law, runs, priors=priors, likelihood=likelihood, refs=refs, pooling=pooling
+            )
             compiled = compile_model(model, store_key=store_key, data=data)
     _COMPILED[key] = compiled
     while len(_COMPILED) > _COMPILED_MAX:

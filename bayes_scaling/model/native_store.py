@@ -45,13 +45,18 @@ __all__ = [
     "SharedName",
     "address_table",
     "cache_dir",
+    "check_entry_layout",
+    "compile_callback",
     "entry_key",
+    "frozen_copy",
     "load_model",
     "load_source",
     "native_enabled",
     "save_entry",
     "signatures",
+    "stream_order",
     "table_model_class",
+    "version",
 ]
 
 CACHE_ENV = "BAYES_SCALING_CACHE_DIR"
