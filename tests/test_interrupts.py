@@ -76,50 +76,34 @@ def test_outside_the_main_thread_nothing_changes(python_handler):
     assert seen == [signal.default_int_handler]
 
 
-def test_a_swallowed_ctrl_c_during_the_compile_stops_the_fit(python_handler, monkeypatch):
-    """As when the SIGINT lands in llvmlite's ctypes callback: printed, dropped, compile goes on."""
+def _swallows_ctrl_c(*args, **kwargs):
+    """As when the SIGINT lands in llvmlite's ctypes callback: printed, dropped, work goes on."""
+    try:
+        _ctrl_c()
+    except KeyboardInterrupt:
+        pass
+    return object()
+
+
+@pytest.mark.parametrize("where", ["compile", "stored model"])
+def test_a_swallowed_ctrl_c_while_getting_the_model_stops_the_fit(
+    python_handler, monkeypatch, where
+):
+    """A compile, or a load of the model's entry on disk (numba loads cached code)."""
     from collections import OrderedDict
 
     from bayes_scaling.inference import sampling
     from bayes_scaling.inputs import datasets
 
-    def compile_that_swallows(model, **options):
-        try:
-            _ctrl_c()
-        except KeyboardInterrupt:
-            pass
-        return object()
-
     def never(*args, **kwargs):
         pytest.fail("sampling started after Ctrl-C")
 
     monkeypatch.setattr(sampling, "_COMPILED", OrderedDict())
-    monkeypatch.setattr(sampling, "compile_model", compile_that_swallows)
-    monkeypatch.setattr(sampling.store, "load_model", lambda key, data: None)  # no entry yet
-    monkeypatch.setattr(sampling, "run_nutpie", never)
-    with pytest.raises(KeyboardInterrupt):
-        sampling.sample(datasets.chinchilla_like(seed=1), law="chinchilla")
-
-
-def test_a_swallowed_ctrl_c_while_loading_a_stored_model_stops_the_fit(python_handler, monkeypatch):
-    """The same when the model comes from its entry on disk (numba loads cached code)."""
-    from collections import OrderedDict
-
-    from bayes_scaling.inference import sampling
-    from bayes_scaling.inputs import datasets
-
-    def load_that_swallows(key, data):
-        try:
-            _ctrl_c()
-        except KeyboardInterrupt:
-            pass
-        return object()
-
-    def never(*args, **kwargs):
-        pytest.fail("sampling started after Ctrl-C")
-
-    monkeypatch.setattr(sampling, "_COMPILED", OrderedDict())
-    monkeypatch.setattr(sampling.store, "load_model", load_that_swallows)
+    if where == "compile":
+        monkeypatch.setattr(sampling, "compile_model", _swallows_ctrl_c)
+        monkeypatch.setattr(sampling.store, "load_model", lambda key, data: None)  # no entry
+    else:
+        monkeypatch.setattr(sampling.store, "load_model", _swallows_ctrl_c)
     monkeypatch.setattr(sampling, "run_nutpie", never)
     with pytest.raises(KeyboardInterrupt):
         sampling.sample(datasets.chinchilla_like(seed=1), law="chinchilla")
