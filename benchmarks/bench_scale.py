@@ -10,7 +10,9 @@ leave-future-out discrepancy; recorded: wall time, sampling time, min ESS (bulk,
 divergences, the diagnostics gate, min ESS_bulk per second of sampling, tau and the largest
 relative error of the posterior medians against the truth. Before the fits of each size, the
 time of one log-density + gradient evaluation with and without the ``exp(e * log x)`` form of
-the powers (:mod:`bayes_scaling.model.log_inputs`), paired.
+the powers (:mod:`bayes_scaling.model.log_inputs`), paired. At sizes whose inner training set
+exceeds twice ``INNER_MAX_TRAIN``, one fit's discrepancy learned from the thinned inner training
+runs (the default) and from all of them, paired (``inner_cap``).
 
 Writes ``benchmarks/results/bench_scale.json`` after every fit. Run with
 ``.venv/bin/python benchmarks/bench_scale.py [--sizes 1000 10000 100000]``; the 100k fits take
@@ -30,6 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from bayes_scaling.core.constants import DRAWS, TUNE
+from bayes_scaling.evaluation.discrepancy import INNER_MAX_TRAIN
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "bench_scale.json"
@@ -132,6 +135,40 @@ def gradient_ms(runs, *, repeats: int = 15) -> dict:
     return out
 
 
+def inner_cap(runs, *, seed: int) -> dict:
+    """Paired: the discrepancy of one fit learned with the inner training runs thinned to
+    ``INNER_MAX_TRAIN`` (the default) and with all of them; tau, drift and seconds of each."""
+    from bayes_scaling.evaluation import discrepancy
+    from bayes_scaling.inference.sampling import sample
+    from bayes_scaling.inference.settings import FitSettings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        record = sample(runs, law="chinchilla", settings=FitSettings(seed=seed))
+    out = {"rows": runs.n_runs, "cap": discrepancy.INNER_MAX_TRAIN}
+    cap = discrepancy.INNER_MAX_TRAIN
+    for arm, limit in (("thinned", cap), ("all", runs.n_runs)):
+        discrepancy.INNER_MAX_TRAIN = limit
+        try:
+            t0 = time.perf_counter()
+            fitted = discrepancy.add_discrepancy(
+                record, refit=discrepancy.inner_refit(record.settings, law=record.law)
+            )
+            seconds = time.perf_counter() - t0
+        finally:
+            discrepancy.INNER_MAX_TRAIN = cap
+        info = fitted.info["discrepancy"]
+        out[arm] = {
+            "seconds": round(seconds, 2),
+            "n_inner_train": info["n_inner_train"],
+            "tau_median": info["tau_median"],
+            "tau_posterior_sd": float(fitted.posterior[discrepancy.VARIABLE].std()),
+            "drift_median": info["drift_median"],
+            "inner_gate": info["inner_gate"],
+        }
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10_000, 100_000])
@@ -168,6 +205,10 @@ def main() -> None:
             row["load_average_1min"] = round(os.getloadavg()[0], 2)
             results["fits"].append(row)
             print(json.dumps(row), flush=True)
+            args.out.write_text(json.dumps(results, indent=2) + "\n")
+        if 0.8 * n > 2 * INNER_MAX_TRAIN:
+            results["inner_cap"] = inner_cap(runs, seed=args.seed)
+            print(json.dumps(results["inner_cap"]), flush=True)
             args.out.write_text(json.dumps(results, indent=2) + "\n")
 
 

@@ -275,3 +275,32 @@ def test_failed_inner_fit_falls_back_to_the_prior_with_a_warning(result):
     info = again.info["discrepancy"]
     assert info["method"] == "prior" and "too few runs" in info["reason"]
     assert float(again.posterior[VARIABLE].std()) > 0
+
+
+@pytest.mark.model
+def test_large_inner_training_sets_are_thinned_evenly_but_grouped_ones_are_not(result, monkeypatch):
+    from bayes_scaling.evaluation import discrepancy
+
+    seen = []
+
+    def refit(train):
+        seen.append(train)
+        raise DataError("stop here")
+
+    monkeypatch.setattr(discrepancy, "INNER_MAX_TRAIN", 30)
+    fit = result.fit
+    (reason,) = discrepancy.inner_splits(fit, refit=refit)
+    assert "stop here" in reason
+    col = discrepancy.sort_column(fit.law, fit.runs)
+    values = fit.runs.column(col)
+    below = values <= np.quantile(values, 0.8)
+    assert seen[0].n_runs == 30 < below.sum()
+    kept = np.sort(seen[0].column(col))
+    assert kept[0] == values[below].min() and kept[-1] == values[below].max()
+    ranks = np.linspace(0, below.sum() - 1, 30).round().astype(int)
+    assert np.array_equal(kept, np.sort(values[below])[ranks])  # evenly spaced in sorted order
+    table = fit.runs.table.assign(group=np.where(np.arange(fit.runs.n_runs) % 2, "a", "b"))
+    grouped = dataclasses.replace(fit, runs=load_runs(table))
+    seen.clear()
+    list(discrepancy.inner_splits(grouped, refit=refit))
+    assert seen[0].n_runs == below.sum()  # a table with groups is never thinned

@@ -14,7 +14,8 @@ interpolations are unaffected.
 
 ``tau`` (relative error of the loss per e-fold of extrapolation) is learned from the user's own
 runs by **leave-future-out within the training set**: the law is refitted on the training runs
-below the 80% quantile of compute (or of the law's first scale axis), the held-out upper runs are
+below the 80% quantile of compute (or of the law's first scale axis; at most
+:data:`INNER_MAX_TRAIN` of them, evenly spaced), the held-out upper runs are
 predicted (at most :data:`INNER_MAX_TEST`, evenly spaced), and the posterior of ``tau`` is
 computed on a grid: the likelihood of each held-out log(loss) is the inner fit's predictive
 density (parameter uncertainty and the fitted noise) convolved with ``Normal(0, (tau * d_i)^2)``,
@@ -81,6 +82,12 @@ Predictive = Callable[[FitRecord, dict[str, np.ndarray], int], np.ndarray]
 #: kernel sums cost held-out runs x draws x grid points, and a thousand runs already pin tau
 #: down far more tightly than the law's extrapolation can be trusted to be stationary.
 INNER_MAX_TEST = 1000
+#: At most this many inner training runs (evenly spaced in the sort column, smallest and largest
+#: kept) are refitted; tables with groups are never thinned. Beyond ten thousand runs the inner
+#: fit's parameter uncertainty is far below the run-to-run noise that its predictive adds to
+#: every held-out run, so more runs barely change tau, while the inner fit's cost grows with them
+#: (100,000 simulated runs: ``benchmarks/results/bench_scale.json``, ``inner_cap``).
+INNER_MAX_TRAIN = 10_000
 #: The inner fit samples this share of the fit's draws per chain...
 INNER_SHARE = 0.5
 #: ...but never fewer than this many (unless the fit itself has fewer).
@@ -147,6 +154,7 @@ def calibrate(
         inner_gate={"ok": all(bool(g.ok) for g in gates), "failed": failed},
         holdout_fractions=[c.fraction for c in cutoffs],
         n_inner_train=cutoffs[0].train.n_runs,
+        n_inner_below_cutoff=cutoffs[0].n_below,
         n_inner_test=sum(c.test.n_runs for c in cutoffs),
         n_inner_held_out=sum(c.n_held_out for c in cutoffs),
         inner_max_distance=max(float(h[3].max()) for h in held),
@@ -159,14 +167,17 @@ def calibrate(
 
 class InnerSplit(NamedTuple):
     """One inner cut-off: the ``fraction`` of the training runs held out (the largest by the
-    sort column), the inner ``train`` runs, the ``test`` runs predicted (at most
-    :data:`INNER_MAX_TEST`, evenly spaced), ``n_held_out`` before that cap, the inner ``fit``."""
+    sort column), the inner ``train`` runs (at most :data:`INNER_MAX_TRAIN`, evenly spaced), the
+    ``test`` runs predicted (at most :data:`INNER_MAX_TEST`, evenly spaced), ``n_held_out``
+    before that cap, the inner ``fit``, and ``n_below``: the runs below the cut-off before the
+    training cap."""
 
     fraction: float
     train: Runs
     test: Runs
     n_held_out: int
     fit: FitRecord
+    n_below: int
 
 
 def inner_splits(
@@ -199,6 +210,10 @@ def inner_splits(
             continue
         seen.append(inner)
         train = runs.subset(inner, source=f"{runs.source} (inner training runs)")
+        below = train.n_runs
+        if below > INNER_MAX_TRAIN and runs.n_groups <= 1:
+            thinned = _evenly_spaced(train.column(col), INNER_MAX_TRAIN)
+            train = train.subset(thinned, source=train.source)
         test = runs.subset(~inner)
         held_out = test.n_runs
         if held_out > INNER_MAX_TEST:
@@ -210,7 +225,7 @@ def inner_splits(
         except (BayesScalingError, ValueError, FloatingPointError) as e:
             yield f"the inner fit failed: {e}"
             continue
-        yield InnerSplit(frac, train, test, int(held_out), inner_fit)
+        yield InnerSplit(frac, train, test, int(held_out), inner_fit, int(below))
 
 
 def predictive_draws(fit: FitRecord, inputs: dict[str, np.ndarray], seed: int) -> np.ndarray:

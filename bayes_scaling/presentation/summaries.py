@@ -72,10 +72,17 @@ def discrepancy_note(fit: FitRecord) -> dict[str, Any] | None:
         "text": (
             f"extrapolation discrepancy: tau {info.get('tau_median', float('nan')):.3g} and "
             f"drift {info.get('drift_median', 0.0):+.3g} per e-fold, "
-            f"learned by leave-future-out (inner fit on {info.get('n_inner_train', '?')} runs, "
+            f"learned by leave-future-out (inner fit on {info.get('n_inner_train', '?')} runs"
+            f"{_thinned(info)}, "
             f"predicting {info.get('n_inner_test', '?')}); the inner fit's gate {status}"
         ),
     }
+
+
+def _thinned(info: dict[str, Any]) -> str:
+    """`` of N below the cut-off`` when the inner training runs were thinned, else ``""``."""
+    below, used = info.get("n_inner_below_cutoff"), info.get("n_inner_train")
+    return f" of {below} below the cut-off" if below and used and below > used else ""
 
 
 def group_table(fit: FitRecord, *, ci: float) -> pd.DataFrame:
