@@ -24,7 +24,6 @@ from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import LOSS_REFERENCE, Law, get_law
 from bayes_scaling.inputs.runs import Runs
-from bayes_scaling.model.likelihood import Normal
 from bayes_scaling.model.plans import plan_parameters, user_values
 from bayes_scaling.model.target import target_references
 from bayes_scaling.questions.allocation import (
@@ -33,7 +32,7 @@ from bayes_scaling.questions.allocation import (
     params_of,
     require_allocation_law,
 )
-from bayes_scaling.questions.noise import discrepancy_scale
+from bayes_scaling.questions.noise import discrepancy_scale, probability_per_draw
 from bayes_scaling.questions.optimal import optimal_allocation
 from bayes_scaling.questions.predict import complete_inputs, predict, split_points
 
@@ -299,29 +298,14 @@ def target_values(fit, target, compute, N, D, loss_target):
 def frontier_probability(fit, opt, C, L) -> np.ndarray:
     """Per draw, P(y <= L) of a run at the draw's optimum (the fitted noise, and the
     extrapolation discrepancy, its spread and drift, when the fit has one)."""
-    from scipy import special
-
     loss, N_opt = opt["loss"].values[..., 0], opt["N_opt"].values[..., 0]
     k = flops_per_token(fit)
     extra = discrepancy_scale(
         fit, {"N": N_opt[..., None], "D": (C / (k * N_opt))[..., None], "C": np.array([C])}
     )
-    scale = fit.target_scale
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gap = scale.forward(L) - scale.forward(loss)
-    if extra is not None:  # the discrepancy's sd and mean
-        extra, shift = extra[0][..., 0], extra[1][..., 0]
-        gap = gap - shift
-    sigma = fit.posterior["sigma"].values
-    if isinstance(fit.noise, Normal):
-        sd = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
-        return np.where(np.isnan(gap), np.nan, special.ndtr(gap / sd))
-    rng = np.random.default_rng(fit.seed + 2)
-    noise = {n: v[..., None] for n, v in fit.noise_draws(extra_dims=0).items()}
-    eps = fit.noise.draw(rng, noise, (*sigma.shape, 64))
-    if extra is not None:
-        eps = eps + extra[..., None] * rng.standard_normal(eps.shape)
-    return np.where(np.isnan(gap), np.nan, (eps <= gap[..., None]).mean(axis=-1))
+    if extra is not None:  # the discrepancy's sd and mean at the one budget
+        extra = (extra[0][..., 0], extra[1][..., 0])
+    return probability_per_draw(fit, loss, L, extra=extra)
 
 
 def cost_weight(cost: np.ndarray, power: float) -> np.ndarray:

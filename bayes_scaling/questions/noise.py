@@ -49,42 +49,56 @@ def discrepancy_scale(fit, inputs) -> tuple[np.ndarray, np.ndarray] | None:
     return post[VARIABLE].values[..., None] * d, drift_per_draw(post) * d
 
 
-def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
-    """P(y <= t), y = mu * exp(sigma * eps + delta), averaged over draws; mu (chain, draw, m, 1).
+def probability_per_draw(fit, mu: np.ndarray, t: Any, *, extra=None) -> np.ndarray:
+    """Per posterior draw, P(y <= t) for a new run with expected loss ``mu`` (chain, draw, ...).
 
-    ``delta ~ Normal(shift, sd^2)`` is the extrapolation discrepancy when the fit has one:
-    ``extra = (sd, shift)`` from :func:`discrepancy_scale`.
-    Normal noise is integrated exactly (its CDF); Student-t noise with
-    :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared by
-    every budget and target so the probability stays monotone in the target.
+    ``y = mu * exp(sigma * eps + delta)``; ``delta ~ Normal(shift, sd^2)`` is the extrapolation
+    discrepancy when the fit has one: ``extra = (sd, shift)``, broadcastable to ``mu`` (from
+    :func:`discrepancy_scale`). Normal noise is integrated exactly (its CDF); Student-t noise
+    with :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared
+    by every point and target so the probability stays monotone in the target. NaN where ``mu``
+    or ``t`` is undefined.
     """
     from scipy import special
 
     post = fit.posterior
-    sigma = post["sigma"].values[..., None, None]
-    scale = fit.target_scale
+    target_scale = fit.target_scale
     with np.errstate(divide="ignore", invalid="ignore"):
-        gap = scale.forward(t) - scale.forward(mu)
+        gap = np.asarray(target_scale.forward(t) - target_scale.forward(mu), dtype=float)
+    chains_draws = post["sigma"].shape
+    trailing = (1,) * (gap.ndim - len(chains_draws))
+    sigma = post["sigma"].values.reshape(chains_draws + trailing)
+    sd = None
     if extra is not None:
-        sd, shift = (np.asarray(e, dtype=float)[..., None] for e in extra)
-        gap, extra = gap - shift, sd
+        sd, shift = (np.asarray(e, dtype=float) for e in extra)
+        gap = gap - shift
     if isinstance(fit.noise, Normal):  # integrated exactly
-        scale = sigma if extra is None else np.sqrt(sigma**2 + extra**2)
+        spread = sigma if sd is None else np.sqrt(sigma**2 + sd**2)
         with np.errstate(divide="ignore", invalid="ignore"):
-            cdf = special.ndtr(gap / scale)
-        return np.nanmean(np.where(np.isnan(mu), np.nan, cdf), axis=(0, 1))
+            cdf = special.ndtr(gap / spread)
+        return np.where(np.isnan(gap), np.nan, cdf)
     rng = np.random.default_rng(fit.seed + 2)
     noise = {k: v[..., None] for k, v in fit.noise_draws(extra_dims=0).items()}
     reps = PREDICTIVE_REPLICATES
-    shape = (*post["sigma"].shape, reps)
-    eps = fit.noise.draw(rng, noise, shape)[..., None, None, :]
-    normal = rng.standard_normal(shape)[..., None, None, :]
+    shape = (*chains_draws, reps)
+    eps = fit.noise.draw(rng, noise, shape).reshape(chains_draws + trailing + (reps,))
+    normal = rng.standard_normal(shape).reshape(chains_draws + trailing + (reps,))
     count = np.zeros(gap.shape)
     for r in range(reps):
-        noise_r = eps[..., r] if extra is None else eps[..., r] + extra * normal[..., r]
+        noise_r = eps[..., r] if sd is None else eps[..., r] + sd * normal[..., r]
         count += noise_r <= gap
-    frac = count / reps
-    return np.nanmean(np.where(np.isnan(gap), np.nan, frac), axis=(0, 1))
+    return np.where(np.isnan(gap), np.nan, count / reps)
+
+
+def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
+    """P(y <= t) averaged over draws; ``mu`` (chain, draw, m, 1), ``t`` broadcastable.
+
+    ``extra = (sd, shift)`` (chain, draw, m) from :func:`discrepancy_scale`; see
+    :func:`probability_per_draw`, of which this is the mean over the draws.
+    """
+    if extra is not None:
+        extra = tuple(np.asarray(e, dtype=float)[..., None] for e in extra)
+    return np.nanmean(probability_per_draw(fit, mu, t, extra=extra), axis=(0, 1))
 
 
 def distance_inputs(law, runs: Runs) -> tuple[str, ...]:
