@@ -304,3 +304,25 @@ def test_large_inner_training_sets_are_thinned_evenly_but_grouped_ones_are_not(r
     seen.clear()
     list(discrepancy.inner_splits(grouped, refit=refit))
     assert seen[0].n_runs == below.sum()  # a table with groups is never thinned
+
+
+@pytest.mark.model
+def test_ties_at_the_largest_size_hold_out_that_size(result):
+    """Runs at a few sizes, more than 20% at the largest: the inner fit is on the smaller ones."""
+    from bayes_scaling.evaluation import discrepancy
+
+    seen = []
+
+    def refit(train):
+        seen.append(train)
+        raise DataError("stop here")
+
+    fit = result.fit
+    table = fit.runs.table.copy()
+    top = table["C"].rank(method="first") > 0.7 * len(table)  # the largest 30% of the runs...
+    biggest = table.loc[table["C"].idxmax()]
+    table.loc[top, ["N", "D"]] = biggest[["N", "D"]].to_numpy()  # ...all at the largest size
+    runs = load_runs(table.drop(columns=["C"]))
+    list(discrepancy.inner_splits(dataclasses.replace(fit, runs=runs), refit=refit))
+    C = runs.column("C")
+    assert seen and seen[0].n_runs == int((C < C.max()).sum()) == int((~top).sum())

@@ -190,7 +190,8 @@ def inner_splits(
 
     For each ``f`` of ``holdout_fractions`` (smallest first) the runs at or below the ``1 - f``
     quantile of the sort column (C when the runs have it, else the law's first input) are
-    refitted with ``refit``. Yields an :class:`InnerSplit`, or a text saying why a cut-off gave
+    refitted with ``refit``; when that quantile is the largest value (runs at a few sizes, more
+    than ``f`` of them at the largest), the runs below the largest value are. Yields an :class:`InnerSplit`, or a text saying why a cut-off gave
     none (no run on one side, or the inner fit failed); a cut-off selecting the same inner runs
     as an earlier one is skipped.
     """
@@ -203,6 +204,8 @@ def inner_splits(
     seen: list[np.ndarray] = []
     for frac in fractions:
         inner = values <= np.quantile(values, 1.0 - frac)
+        if inner.all():  # ties at the top (runs at a few sizes): hold out the largest size
+            inner = values < values.max()
         if inner.all() or not inner.any():
             yield "training runs do not span enough values of " + col
             continue
