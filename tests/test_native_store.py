@@ -143,3 +143,11 @@ def test_a_new_process_fits_from_the_entry_without_pymc():
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["_TableModel", "True", "False"], out.stderr[-2000:]
+
+
+def test_no_cache_folder_means_no_entry(monkeypatch):
+    def nowhere():
+        raise RuntimeError("no home folder")
+
+    monkeypatch.setattr(native_store, "cache_dir", nowhere)
+    assert native_store.load_model("any", {"x": np.ones(2)}) is None

@@ -191,9 +191,9 @@ def inner_splits(
     For each ``f`` of ``holdout_fractions`` (smallest first) the runs at or below the ``1 - f``
     quantile of the sort column (C when the runs have it, else the law's first input) are
     refitted with ``refit``; when that quantile is the largest value (runs at a few sizes, more
-    than ``f`` of them at the largest), the runs below the largest value are. Yields an :class:`InnerSplit`, or a text saying why a cut-off gave
-    none (no run on one side, or the inner fit failed); a cut-off selecting the same inner runs
-    as an earlier one is skipped.
+    than ``f`` of them at the largest), the runs below the largest value are. Yields an
+    :class:`InnerSplit`, or a text saying why a cut-off gave none (no run on one side, or the
+    inner fit failed); a cut-off selecting the same inner runs as an earlier one is skipped.
     """
     runs = result.runs
     col = sort_column(result.law, runs)

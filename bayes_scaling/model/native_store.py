@@ -256,12 +256,14 @@ def save_entry(key: str, entry: Mapping[str, Any]) -> None:
 def load_model(key: str, data: Mapping[str, Any]) -> Any | None:
     """nutpie's compiled model from entry ``key`` with ``data``; None when there is no entry
     or it cannot be used (then compile as usual)."""
-    path = _entry_path(key)
-    if not native_enabled() or not path.exists():
+    if not native_enabled():
         return None
     try:
+        path = _entry_path(key)
+        if not path.exists():
+            return None
         return _from_entry(json.loads(path.read_text()), data)
-    except Exception:  # noqa: BLE001 - a stale or unreadable entry means: compile again
+    except Exception:  # noqa: BLE001 - no usable entry (or no cache folder) means: compile
         return None
 
 
