@@ -151,3 +151,16 @@ def test_no_cache_folder_means_no_entry(monkeypatch):
 
     monkeypatch.setattr(native_store, "cache_dir", nowhere)
     assert native_store.load_model("any", {"x": np.ones(2)}) is None
+
+
+def test_only_the_most_recently_used_entries_are_kept(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setenv(native_store.CACHE_ENV, str(tmp_path))
+    monkeypatch.setattr(native_store, "MAX_ENTRIES", 2)
+    for i, key in enumerate(("first", "second", "third")):
+        native_store.save_entry(key, {"digest": key})
+        path = native_store.cache_dir() / f"bs_model_{key}.json"
+        os.utime(path, (1_000_000 + i, 1_000_000 + i))  # distinct ages, oldest first
+    kept = sorted(p.stem for p in native_store.cache_dir().glob("bs_model_*.json"))
+    assert kept == ["bs_model_second", "bs_model_third"]

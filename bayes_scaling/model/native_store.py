@@ -41,6 +41,7 @@ __all__ = [
     "CACHE_ENV",
     "ENV_SWITCH",
     "JitteredStart",
+    "MAX_ENTRIES",
     "NativeModelError",
     "SharedName",
     "address_table",
@@ -64,6 +65,8 @@ ENV_SWITCH = "BAYES_SCALING_NATIVE"
 _OFF = {"0", "false", "no", "off"}
 # Version of the entry format; bump it when the entry or its reading changes.
 _ENTRY_VERSION = "1"
+#: At most this many model entries are kept (a few kB each; one per law, priors and data shape).
+MAX_ENTRIES = 256
 # Packages whose versions go into an entry's key (their internals shape the cached model).
 _ENTRY_VERSIONED = ("nutpie", "numba", "llvmlite", "pytensor", "pymc", "numpy")
 
@@ -249,8 +252,18 @@ def stream_order(
 
 
 def save_entry(key: str, entry: Mapping[str, Any]) -> None:
-    """Write a model entry (JSON) for :func:`load_model`."""
-    _write_atomically(_entry_path(key), json.dumps({"version": _ENTRY_VERSION, **entry}))
+    """Write a model entry (JSON) for :func:`load_model`; then keep at most
+    :data:`MAX_ENTRIES`, dropping the least recently used (a load counts as a use)."""
+    path = _entry_path(key)
+    _write_atomically(path, json.dumps({"version": _ENTRY_VERSION, **entry}))
+    entries = []
+    for other in path.parent.glob("bs_model_*.json"):
+        try:
+            entries.append((other.stat().st_mtime, other))
+        except OSError:  # removed meanwhile by another process
+            continue
+    for _, old in sorted(entries)[: max(len(entries) - MAX_ENTRIES, 0)]:
+        old.unlink(missing_ok=True)
 
 
 def load_model(key: str, data: Mapping[str, Any]) -> Any | None:
@@ -262,7 +275,9 @@ def load_model(key: str, data: Mapping[str, Any]) -> Any | None:
         path = _entry_path(key)
         if not path.exists():
             return None
-        return _from_entry(json.loads(path.read_text()), data)
+        model = _from_entry(json.loads(path.read_text()), data)
+        os.utime(path)  # used now: pruning keeps it
+        return model
     except Exception:  # noqa: BLE001 - no usable entry (or no cache folder) means: compile
         return None
 
