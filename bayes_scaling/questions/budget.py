@@ -40,7 +40,7 @@ from bayes_scaling.questions.allocation import (
     require_allocation_law,
 )
 from bayes_scaling.questions.costs import CostModel
-from bayes_scaling.questions.noise import discrepancy_scale, predictive_probability
+from bayes_scaling.questions.noise import discrepancy_moments, predictive_probability
 from bayes_scaling.questions.optimal import optimal_allocation
 from bayes_scaling.questions.risk import inference_aware_allocation, risk_optimal_allocation
 
@@ -197,7 +197,7 @@ def prob_below_target(
     mu = loss[..., None]
     t = t_arr[None, None, None, :]
     if predictive:
-        extra = discrepancy_scale(fit, {"N": N_draws, "D": C / (k * N_draws), "C": C})
+        extra = discrepancy_moments(fit, {"N": N_draws, "D": C / (k * N_draws), "C": C})
         prob = predictive_probability(fit, mu, t, extra=extra)
     else:
         below = np.where(np.isnan(mu), np.nan, (mu <= t).astype(float))

@@ -32,7 +32,7 @@ from bayes_scaling.questions.allocation import (
     params_of,
     require_allocation_law,
 )
-from bayes_scaling.questions.noise import discrepancy_scale, probability_per_draw
+from bayes_scaling.questions.noise import discrepancy_moments, probability_per_draw
 from bayes_scaling.questions.optimal import optimal_allocation
 from bayes_scaling.questions.predict import complete_inputs, predict, split_points
 
@@ -300,7 +300,7 @@ def frontier_probability(fit, opt, C, L) -> np.ndarray:
     extrapolation discrepancy, its spread and drift, when the fit has one)."""
     loss, N_opt = opt["loss"].values[..., 0], opt["N_opt"].values[..., 0]
     k = flops_per_token(fit)
-    extra = discrepancy_scale(
+    extra = discrepancy_moments(
         fit, {"N": N_opt[..., None], "D": (C / (k * N_opt))[..., None], "C": np.array([C])}
     )
     if extra is not None:  # the discrepancy's sd and mean at the one budget

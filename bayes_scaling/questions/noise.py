@@ -31,8 +31,8 @@ def drift_per_draw(post) -> np.ndarray | float:
     return post[DRIFT_VARIABLE].values[..., None] if DRIFT_VARIABLE in post else 0.0
 
 
-def discrepancy_scale(fit, inputs) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(tau * d, b * d)`` (chain, draw, m): the discrepancy's sd and mean, else None.
+def discrepancy_moments(fit, inputs) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(tau * d, b * d)`` (chain, draw, m): the discrepancy's sd and mean per draw, else None.
 
     ``d`` is the distance beyond the training range, ``tau`` the learned discrepancy per e-fold
     and ``b`` its drift (0 for fits saved before the drift existed; see
@@ -54,7 +54,7 @@ def probability_per_draw(fit, mu: np.ndarray, t: Any, *, extra=None) -> np.ndarr
 
     ``y = mu * exp(sigma * eps + delta)``; ``delta ~ Normal(shift, sd^2)`` is the extrapolation
     discrepancy when the fit has one: ``extra = (sd, shift)``, broadcastable to ``mu`` (from
-    :func:`discrepancy_scale`). Normal noise is integrated exactly (its CDF); Student-t noise
+    :func:`discrepancy_moments`). Normal noise is integrated exactly (its CDF); Student-t noise
     with :data:`PREDICTIVE_REPLICATES` noise draws per posterior draw from the fit's seed, shared
     by every point and target so the probability stays monotone in the target. NaN where ``mu``
     or ``t`` is undefined.
@@ -93,7 +93,7 @@ def probability_per_draw(fit, mu: np.ndarray, t: Any, *, extra=None) -> np.ndarr
 def predictive_probability(fit, mu: np.ndarray, t: np.ndarray, *, extra=None) -> np.ndarray:
     """P(y <= t) averaged over draws; ``mu`` (chain, draw, m, 1), ``t`` broadcastable.
 
-    ``extra = (sd, shift)`` (chain, draw, m) from :func:`discrepancy_scale`; see
+    ``extra = (sd, shift)`` (chain, draw, m) from :func:`discrepancy_moments`; see
     :func:`probability_per_draw`, of which this is the mean over the draws.
     """
     if extra is not None:
