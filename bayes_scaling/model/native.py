@@ -140,12 +140,12 @@ def compile_model(
     if not native_enabled():
         return nutpie.compile_pymc_model(model)
     try:
-        compiled, entry = _compile_cached(model)
+        compiled, facts = _compile_cached(model)
     except Exception as error:  # noqa: BLE001 - any failure of private APIs means fall back
         cause = f"{type(error).__name__}: {error}"
     else:
         if store_key is not None and data is not None:
-            _store(compiled, entry, key=store_key, data=data)
+            _store(model, compiled, facts, key=store_key, data=data)
         return compiled
     # Compile outside the except block: an error here is the model's, not the fast path's.
     compiled = nutpie.compile_pymc_model(model)
@@ -159,19 +159,33 @@ def compile_model(
     return compiled
 
 
-def _store(compiled: Any, entry: dict[str, Any], *, key: str, data: Mapping[str, Any]) -> bool:
-    """Write the entry of ``compiled`` when it reproduces the model (the same data arrays and
-    the same starting points) and return True; otherwise, or on any failure, write nothing
-    (the next process compiles again, with the same draws)."""
+def _store(
+    model: Any, compiled: Any, facts: dict[str, Any], *, key: str, data: Mapping[str, Any]
+) -> bool:
+    """Write the entry of ``compiled`` (``facts`` from :func:`_compile_cached` plus the data
+    layout and the starting point) when it reproduces the model, the same data arrays and the
+    same starting points, and return True; otherwise, or on any failure, write nothing (the
+    next process compiles again, with the same draws)."""
+    from pymc.initial_point import make_initial_point_fn
+
     try:
-        entry["shared"] = store.check_entry_layout(entry.pop("arrays"), data)
-        support, sizes = entry["start"]["support"], entry["start"]["sizes"]
+        arrays = facts["arrays"]
+        point = make_initial_point_fn(
+            model=model, default_strategy="support_point", jitter_rvs=set(), return_transformed=True
+        )(0)
+        free = [model.rvs_to_values[var].name for var in model.free_RVs]  # nutpie's order
+        support = [float(v) for name in free for v in np.ravel(point[name])]
+        sizes = [int(np.size(point[name])) for name in free]
         streams = store.stream_order(support, sizes, compiled.initial_point_func(0), 0)
-        entry["start"]["streams"] = list(streams)
         start = store.JitteredStart(tuple(support), tuple(sizes), streams)
         for seed in (1, 2, 2**31 + 7):
             if not np.array_equal(start(seed), compiled.initial_point_func(seed)):
                 raise ValueError("starting points differ from PyMC's")
+        entry = {
+            **{k: v for k, v in facts.items() if k != "arrays"},
+            "layout": store.check_entry_layout(arrays, data),
+            "start": {"support": support, "sizes": sizes, "streams": list(streams)},
+        }
         store.save_entry(key, entry)
     except Exception:  # noqa: BLE001 - no entry only means compiling next time too
         return False
@@ -271,11 +285,7 @@ def _compile_cached(model: Any) -> Any:
         reparameterized_names=reparameterized,
     )
     names, slices, shapes = shape_info
-    support = make_initial_point_fn(
-        model=model, default_strategy="support_point", jitter_rvs=set(), return_transformed=True
-    )(0)
-    free = [model.rvs_to_values[var].name for var in model.free_RVs]
-    entry = {
+    facts = {  # what an entry needs besides the data layout and the starting point
         "digest": digest,
         **sizes,
         "arrays": [(var.name, values[var]) for var in shared],
@@ -287,12 +297,8 @@ def _compile_cached(model: Any) -> Any:
         "dims": {k: list(v) for k, v in (dims or {}).items()},
         "coords": {k: list(v) for k, v in (coords or {}).items()},
         "reparameterized": list(reparameterized) if reparameterized else reparameterized,
-        "start": {  # the free variables in nutpie's order (transformed values)
-            "support": [float(v) for name in free for v in np.ravel(support[name])],
-            "sizes": [int(np.size(support[name])) for name in free],
-        },
     }
-    return compiled, entry
+    return compiled, facts
 
 
 def _check_callbacks(cfuncs, logp_pt, expand_pt, table, n_dim: int, n_expanded: int) -> None:

@@ -64,7 +64,7 @@ CACHE_ENV = "BAYES_SCALING_CACHE_DIR"
 ENV_SWITCH = "BAYES_SCALING_NATIVE"
 _OFF = {"0", "false", "no", "off"}
 # Version of the entry format; bump it when the entry or its reading changes.
-_ENTRY_VERSION = "1"
+_ENTRY_VERSION = "2"
 #: At most this many model entries are kept (a few kB each; one per law, priors and data shape).
 MAX_ENTRIES = 256
 # Packages whose versions go into an entry's key (their internals shape the cached model).
@@ -290,7 +290,7 @@ def _from_entry(entry: dict[str, Any], data: Mapping[str, Any]) -> Any:
     digest = entry["digest"]
     cfuncs = {name: compile_callback(name, digest, None, None) for name in ("logp", "expand")}
     shared_data, keys = {}, {}
-    for i, (name, dtype, ndim) in enumerate(entry["shared"]):
+    for i, (name, dtype, ndim) in enumerate(entry["layout"]):
         value = frozen_copy(data[name], dtype)
         if value.ndim != ndim:
             raise ValueError(f"{name} has rank {value.ndim}, the entry {ndim}")
@@ -360,12 +360,13 @@ def table_model_class() -> type:
 
 
 def check_entry_layout(
-    shared: Sequence[tuple[str, np.ndarray]], data: Mapping[str, Any]
+    arrays: Sequence[tuple[str, np.ndarray]], data: Mapping[str, Any]
 ) -> list[list[Any]]:
-    """The entry's ``shared`` list, or ValueError when an array of the compiled model is not
-    the caller's data array of that name (then an entry could not rebuild the model)."""
+    """The entry's ``layout`` ([name, dtype, ndim] per array of the compiled model, in table
+    order), or ValueError when an array is not the caller's data array of that name (then an
+    entry could not rebuild the model)."""
     out = []
-    for name, value in shared:
+    for name, value in arrays:
         if name not in data or not np.array_equal(np.asarray(data[name]), value):
             raise ValueError(f"compiled array {name!r} is not the data of that name")
         out.append([name, value.dtype.str, int(value.ndim)])
