@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from bayes_scaling.core.errors import DiagnosticsError
+from bayes_scaling.inference import convergence
 
 #: Default thresholds (Vehtari et al. 2021 for R-hat and ESS; Betancourt 2016 for E-BFMI).
 THRESHOLDS = {
@@ -111,36 +112,34 @@ def _jsonable(v):
     return v
 
 
-def _extreme(ds, how) -> float:
-    values = [np.asarray(ds[v].values, dtype=float).ravel() for v in ds.data_vars]
-    values = np.concatenate(values) if values else np.array([np.nan])
-    values = values[np.isfinite(values)]
-    if values.size == 0:
+def _extreme(values: dict[str, np.ndarray], how) -> float:
+    flat = [np.ravel(v) for v in values.values()]
+    joined = np.concatenate(flat) if flat else np.array([np.nan])
+    joined = joined[np.isfinite(joined)]
+    if joined.size == 0:
         return float("nan")
-    return float(how(values))
+    return float(how(joined))
 
 
 def compute(
     tree, *, var_names: Iterable[str], thresholds: Mapping[str, float] | None = None
 ) -> Diagnostics:
-    """Diagnostics of the sampled variables ``var_names`` in a sampled DataTree."""
-    import arviz_stats as az
+    """Diagnostics of the sampled variables ``var_names`` in a sampled DataTree.
 
+    The statistics are those of :mod:`bayes_scaling.inference.convergence`.
+    """
     posterior = tree["posterior"].to_dataset()[list(var_names)]
     stats = tree["sample_stats"].to_dataset()
-    rhat = az.rhat(posterior, method="rank")
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
     divergences = int(np.asarray(stats["diverging"]).sum()) if "diverging" in stats else 0
     if "energy" in stats:
-        bfmi = np.asarray(az.bfmi(stats[["energy"]])["energy"], dtype=float)
-        min_bfmi = float(np.min(bfmi))
+        energy = stats["energy"].transpose("chain", "draw").values
+        min_bfmi = float(np.min(convergence.bfmi(energy)))
     else:
         min_bfmi = float("nan")
     return Diagnostics(
-        max_r_hat=_extreme(rhat, np.max),
-        min_ess_bulk=_extreme(ess_bulk, np.min),
-        min_ess_tail=_extreme(ess_tail, np.min),
+        max_r_hat=_extreme(convergence.per_variable(posterior, convergence.rhat), np.max),
+        min_ess_bulk=_extreme(convergence.per_variable(posterior, convergence.ess_bulk), np.min),
+        min_ess_tail=_extreme(convergence.per_variable(posterior, convergence.ess_tail), np.min),
         divergences=divergences,
         min_bfmi=min_bfmi,
         thresholds={**THRESHOLDS, **(thresholds or {})},

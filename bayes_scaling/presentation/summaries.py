@@ -15,24 +15,24 @@ import xarray as xr
 
 from bayes_scaling.core.constants import CI
 from bayes_scaling.core.tables import interval_table
+from bayes_scaling.inference import convergence
 from bayes_scaling.inference.record import FitRecord
 from bayes_scaling.model.pooling import pooled_names
 
 
 def parameter_table(params: xr.Dataset, *, ci: float = CI) -> pd.DataFrame:
     """Parameter summary indexed by name: mean, sd, median, lower, upper, ci, r_hat, ESS."""
-    import arviz_stats as az
-
     table = interval_table(params, ci=ci).set_index("variable")
     table.index.name = "parameter"
     table.insert(1, "sd", [float(params[v].std()) for v in table.index])
-    varying = [v for v in params.data_vars if float(params[v].std()) > 0]
-    rhat = az.rhat(params[varying]) if varying else xr.Dataset()
-    ess_bulk = az.ess(params[varying], method="bulk") if varying else xr.Dataset()
-    ess_tail = az.ess(params[varying], method="tail") if varying else xr.Dataset()
-    table["r_hat"] = [float(rhat[v]) if v in rhat else np.nan for v in table.index]
-    table["ess_bulk"] = [float(ess_bulk[v]) if v in ess_bulk else np.nan for v in table.index]
-    table["ess_tail"] = [float(ess_tail[v]) if v in ess_tail else np.nan for v in table.index]
+    varying = params[[v for v in params.data_vars if float(params[v].std()) > 0]]
+    for column, statistic in (
+        ("r_hat", convergence.rhat),
+        ("ess_bulk", convergence.ess_bulk),
+        ("ess_tail", convergence.ess_tail),
+    ):
+        values = convergence.per_variable(varying, statistic)
+        table[column] = [float(values[v]) if v in values else np.nan for v in table.index]
     table.attrs["ci"] = ci
     return table
 
