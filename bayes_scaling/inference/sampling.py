@@ -27,6 +27,7 @@ from bayes_scaling.inputs.runs import Runs, load_runs
 from bayes_scaling.model import native_store as store
 from bayes_scaling.model.graph import build_model, model_data
 from bayes_scaling.model.native import compile_model
+from bayes_scaling.model.nutpie_import import import_nutpie
 from bayes_scaling.model.plans import (
     check_fixed_priors,
     check_runs,
@@ -118,8 +119,7 @@ def run_nutpie(compiled, *, settings: FitSettings, adaptation: str, seed: int, p
     Ctrl-C cancels the run and raises KeyboardInterrupt: nutpie's own handler would return the
     partial trace, which must never become a fit.
     """
-    import nutpie
-
+    nutpie = import_nutpie()
     chains = settings.chains
     cores = settings.cores or min(chains, _available_cores())
     report: dict[str, Any] = {"progress_bar": bool(progress) and not callable(progress)}

@@ -43,6 +43,7 @@ from bayes_scaling.model.native_store import (
     cache_dir,
     native_enabled,
 )
+from bayes_scaling.model.nutpie_import import import_nutpie
 
 __all__ = [
     "NativeCompileWarning",
@@ -135,8 +136,7 @@ def compile_model(
         ``BAYES_SCALING_NATIVE=0``, this is ``nutpie.compile_pymc_model(model)`` (same draws);
         only the former emits a :class:`NativeCompileWarning`.
     """
-    import nutpie
-
+    nutpie = import_nutpie()
     if not native_enabled():
         return nutpie.compile_pymc_model(model)
     try:
@@ -201,6 +201,7 @@ def _digest(parts: list[str]) -> str:
 
 
 def _compile_cached(model: Any) -> Any:
+    import_nutpie()
     from nutpie import compile_pymc as npc
     from pymc.initial_point import make_initial_point_fn
 

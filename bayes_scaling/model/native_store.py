@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from bayes_scaling.model.nutpie_import import import_nutpie
+
 __all__ = [
     "CACHE_ENV",
     "ENV_SWITCH",
@@ -134,6 +136,7 @@ def _write_atomically(path: Path, text: str) -> None:
 def load_source(name: str, source: str | None = None) -> Any:
     """Import a generated source from the cache folder; ``source`` (re)writes it first when the
     file is missing or differs, None imports the file as it is."""
+    import_nutpie()  # the sources import nutpie.compile_pymc
     path = cache_dir() / f"{name}.py"
     if source is not None and (not path.exists() or path.read_text() != source):
         _write_atomically(path, source)
@@ -326,6 +329,7 @@ def _from_entry(entry: dict[str, Any], data: Mapping[str, Any]) -> Any:
 @functools.cache
 def table_model_class() -> type:
     """nutpie's model class with a ``with_data`` for the address table (built lazily)."""
+    import_nutpie()
     from nutpie.compile_pymc import CompiledPyMCModel
 
     @dataclasses.dataclass(frozen=True)
