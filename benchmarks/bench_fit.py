@@ -15,8 +15,16 @@ The machine is shared and noisy, so speed is measured as paired ratios and media
   data and on ``chinchilla_like(seed=0)``, with the posterior spread of tau for scale;
 * ``--explore``: min ESS_bulk and ESS/s for shorter warm-up and fewer draws (no defaults change).
 
-Writes ``benchmarks/results/bench_fit.json``. Run with ``make bench`` or
-``.venv/bin/python benchmarks/bench_fit.py [--pairs 5] [--before PATH] [--explore]``.
+``--python PY`` times start-up and whole processes with another environment's interpreter, for
+example a default install without the optional extras, which is what a user of
+``pip install bayes-scaling`` has. The test environment also holds Dask (extra ``dask``), and
+xarray imports ``dask.array`` and ``distributed`` whenever they are installed: about 1 s more
+for every process that builds a DataArray. Make a default install beside the repository with
+``UV_PROJECT_ENVIRONMENT=../default-env uv sync --frozen`` (no ``--extra``). The result records
+whether Dask was installed in the timed environment.
+
+Writes ``benchmarks/results/bench_fit.json`` (or ``--out``). Run with ``make bench`` or
+``.venv/bin/python benchmarks/bench_fit.py [--pairs 5] [--before PATH] [--python PY] [--explore]``.
 """
 
 from __future__ import annotations
@@ -62,13 +70,17 @@ def _median(values) -> float:
     return round(statistics.median(values), 3)
 
 
+#: nutpie as a fit imports it (model/nutpie_import.py: without the rest of ArviZ).
+_NUTPIE = "from bayes_scaling.model.nutpie_import import import_nutpie; import_nutpie()"
+
+
 def startup(python: str, repeats: int) -> dict:
     """Medians of fresh-process import times (seconds)."""
     probes = {
         "cli": "import bayes_scaling.presentation.cli",
         # a model with an entry on disk samples without PyMC (model/native_store.py)
-        "fit_path": "import bayes_scaling.evaluation.fitting, nutpie, numba",
-        "fit_path_with_pymc": "import bayes_scaling.evaluation.fitting, pymc, nutpie, numba",
+        "fit_path": f"import bayes_scaling.evaluation.fitting, numba; {_NUTPIE}",
+        "fit_path_with_pymc": f"import bayes_scaling.evaluation.fitting, numba, pymc; {_NUTPIE}",
         "python": "pass",
     }
     return {
@@ -248,9 +260,14 @@ def explore(runs, seeds: int) -> dict:
     return out
 
 
-def _write(report: dict) -> None:
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(report, indent=2) + "\n")
+def _write(report: dict, out: Path) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2) + "\n")
+
+
+def _has_dask(python: str) -> bool:
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('dask') is None)"
+    return subprocess.run([python, "-c", probe], check=False).returncode == 0
 
 
 def main() -> None:
@@ -262,17 +279,25 @@ def main() -> None:
     parser.add_argument(
         "--before", type=Path, default=None, help="another source tree (PYTHONPATH)"
     )
+    parser.add_argument(
+        "--python", default=sys.executable, help="interpreter of the environment to time"
+    )
+    parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--explore", action="store_true")
     args = parser.parse_args()
     if not args.data.exists():
         sys.exit(f"data set not found: {args.data}")
-    python = sys.executable
+    python = args.python
     report = {
         "benchmark": "chinchilla law, Epoch AI's 245 Chinchilla points, default settings",
         "machine": {
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
             "load_average_1min_at_start": round(os.getloadavg()[0], 2),
+        },
+        "timed_environment": {
+            "this_interpreter": python == sys.executable,
+            "dask_installed": _has_dask(python),
         },
         "startup_seconds_median": startup(python, args.repeats),
         "whole_process": whole_process(python, args.data, args.pairs, args.before),
@@ -282,19 +307,19 @@ def main() -> None:
     from bayes_scaling.inputs.runs import load_runs
 
     runs = load_runs(args.data)
-    _write(report)
+    _write(report, args.out)
     report["in_process"] = in_process(runs, args.repeats)
-    _write(report)
+    _write(report, args.out)
     if args.tau_seeds:
         report["tau"] = tau_check(
             {"epoch_chinchilla": runs, "chinchilla_like_seed0": datasets.chinchilla_like(seed=0)},
             args.tau_seeds,
         )
-        _write(report)
+        _write(report, args.out)
     if args.explore:
         report["explore"] = explore(runs, 3)
     report["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
-    _write(report)
+    _write(report, args.out)
     print(json.dumps({k: v for k, v in report.items() if k != "tau"}, indent=2))
     for name, tau in report.get("tau", {}).items():
         print(name, json.dumps(tau["summary"], indent=1))
