@@ -11,6 +11,7 @@ from bayes_scaling.evaluation.scores import (
     LEVELS,
     calibration_curve,
     coverage,
+    coverage_band,
     crps,
     interval_score,
     log_density,
@@ -135,3 +136,19 @@ def test_score_draws_reports_calibration_at_every_level(calibrated):
     result = score_draws(draws, observed)
     assert set(result["calibration"]) == set(LEVELS)
     assert len(result["pit"]) == 400 and set(result["interval_score"]) == {0.5, 0.9}
+
+
+@pytest.mark.parametrize("n", [1, 3, 40, 250, 5000])
+def test_coverage_band_equals_scipys_binomial_quantiles(n):
+    levels = np.r_[np.linspace(0.0, 1.0, 101), 0.95 + 1e-16, 0.05 - 1e-17]
+    lower, upper = coverage_band(n, levels, prob=0.9)
+    np.testing.assert_array_equal(lower, stats.binom.ppf(0.05, n, levels) / n)
+    np.testing.assert_array_equal(upper, stats.binom.ppf(0.95, n, levels) / n)
+
+
+def test_coverage_band_narrows_with_more_runs_and_rejects_no_runs():
+    few = np.subtract(*coverage_band(20, [0.5])[::-1])
+    many = np.subtract(*coverage_band(2000, [0.5])[::-1])
+    assert many < few / 5
+    with pytest.raises(ValueError, match="at least 1"):
+        coverage_band(0, [0.5])

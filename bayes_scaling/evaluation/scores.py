@@ -50,6 +50,34 @@ def central_interval(draws, *, ci: float) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
+def coverage_band(n: int, levels, *, prob: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+    """The central ``prob`` range of the coverage a calibrated forecast shows on ``n`` runs.
+
+    At nominal level ``c`` the number of runs inside is Binomial(n, c) when the forecast is
+    calibrated and the runs are independent; the band is its ``(1 - prob) / 2`` and
+    ``(1 + prob) / 2`` quantiles (the smallest k whose distribution function reaches the
+    probability, as ``scipy.stats.binom.ppf``) divided by ``n``.
+
+    Returns
+    -------
+    lower, upper : numpy.ndarray
+        Coverage fractions, one per level.
+    """
+    levels = np.asarray(levels, dtype=float)
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    k = np.arange(n + 1)
+    log_factorial = np.concatenate([[0.0], np.cumsum(np.log(np.arange(1, n + 1)))])
+    log_choose = log_factorial[n] - log_factorial - log_factorial[::-1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inside = np.where(k > 0, k * np.log(levels)[:, None], 0.0)
+        outside = np.where(k < n, (n - k) * np.log1p(-levels)[:, None], 0.0)
+    cdf = np.cumsum(np.exp(log_choose + inside + outside), axis=1)
+    tails = ((1 - check_ci(prob)) / 2, (1 + prob) / 2)
+    lower, upper = ((cdf >= q).argmax(axis=1) / n for q in tails)
+    return lower, upper
+
+
 def covered(draws, observed, *, ci: float) -> np.ndarray:
     """Whether each observation lies inside its central ``ci`` interval (bool, shape (P,))."""
     draws, observed = _as_arrays(draws, observed)

@@ -68,8 +68,9 @@ def normal_quantile(p: np.ndarray) -> np.ndarray:
     return out
 
 
-def _average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n of the flattened ``values``, ties given their average rank."""
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of all of ``values`` (same shape), ties given their average rank."""
+    values = np.asarray(values)
     flat = values.ravel()
     order = np.argsort(flat, kind="stable")
     ordered = flat[order]
@@ -83,7 +84,7 @@ def _average_ranks(values: np.ndarray) -> np.ndarray:
 
 def _z_scale(draws: np.ndarray) -> np.ndarray:
     """Rank-normalised draws: normal scores of the pooled ranks (Blom's offset 3/8)."""
-    ranks = _average_ranks(draws)
+    ranks = average_ranks(draws)
     return normal_quantile((ranks - 3 / 8) / (draws.size + 1 / 4))
 
 

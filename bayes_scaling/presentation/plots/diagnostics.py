@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bayes_scaling.core.constants import CI
+from bayes_scaling.inference.convergence import average_ranks
 from bayes_scaling.presentation.plots._common import (
     DATA_COLOR,
     MU_COLOR,
@@ -38,8 +39,6 @@ def plot_rank(fit: FitRecord, *, var_names: list[str] | None = None, bins: int =
     -------
     matplotlib.figure.Figure
     """
-    from scipy.stats import rankdata
-
     post = fit.posterior
     names = var_names or [p for p in fit.param_names if float(post[p].std()) > 0]
     ncols = min(4, len(names))
@@ -50,7 +49,7 @@ def plot_rank(fit: FitRecord, *, var_names: list[str] | None = None, bins: int =
     n_chains = post.sizes["chain"]
     for ax, name in zip(axes.ravel(), names, strict=False):
         values = post[name].transpose("chain", "draw").values
-        ranks = rankdata(values.ravel()).reshape(values.shape)
+        ranks = average_ranks(values)
         edges = np.linspace(0, ranks.size, bins + 1)
         expected = ranks.size / bins / n_chains
         for c in range(n_chains):
