@@ -8,23 +8,19 @@ no other file.
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from bayes_scaling.presentation.report.pngs import figure_pngs
 
 TEMPLATE = "template.html.j2"
 
 
-def figure_png(fig: Figure, *, dpi: int = 100) -> str:
-    """A figure as a base64 PNG ``data:`` URI."""
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+def png_uri(png: bytes) -> str:
+    """PNG bytes as a base64 ``data:`` URI."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def table_html(frame: pd.DataFrame, *, classes: str = "") -> str:
@@ -69,15 +65,16 @@ def render_html(report: Any, *, dpi: int = 100) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    pngs = figure_pngs(list(report.figures.values()), dpi=dpi)
     figures = [
         {
             "title": title,
-            "src": figure_png(fig, dpi=dpi),
+            "src": png_uri(png),
             "note": getattr(fig, "bayes_scaling_note", ""),
             "id": f"fig-{i}",
             "wide": fig.get_figwidth() > 7.5,
         }
-        for i, (title, fig) in enumerate(report.figures.items())
+        for i, ((title, fig), png) in enumerate(zip(report.figures.items(), pngs, strict=True))
     ]
     tables = {name: table_html(frame) for name, frame in report.tables.items()}
     headline = {name: headline_html(frame) for name, frame in report.headline.items()}

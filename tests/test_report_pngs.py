@@ -1,0 +1,109 @@
+"""The report's figures drawn in two processes: the same bytes as one process, and every fallback."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from bayes_scaling.presentation.report import pngs
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+
+
+def _figures(n: int = 5):
+    from matplotlib.figure import Figure
+
+    out = []
+    for i in range(n):
+        fig = Figure(figsize=(3, 2))
+        ax = fig.add_subplot()
+        x = np.linspace(1, 10, 50)
+        ax.plot(x, x ** (i / 3), label=f"figure {i}")
+        ax.set(xscale="log", title=f"figure {i}")
+        ax.legend()
+        out.append(fig)
+    return out
+
+
+@pytest.fixture
+def serial():
+    figures = _figures()
+    return figures, [pngs.png_bytes(fig, dpi=60) for fig in figures]
+
+
+@pytest.fixture
+def two_cpus(monkeypatch):
+    monkeypatch.setattr(pngs, "_cpus", lambda: 2)
+    monkeypatch.delenv(pngs.ENV_SWITCH, raising=False)
+
+
+def test_two_processes_give_the_bytes_of_one(serial, two_cpus):
+    figures, expected = serial
+    assert pngs.figure_pngs(figures, dpi=60) == expected
+    assert len(set(expected)) == len(expected)  # the figures differ, so the order is checked
+
+
+def test_no_fork_when_switched_off_or_on_one_cpu(serial, monkeypatch):
+    figures, expected = serial
+
+    def no_fork():
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    monkeypatch.setenv(pngs.ENV_SWITCH, "0")
+    assert pngs.figure_pngs(figures, dpi=60) == expected
+    monkeypatch.delenv(pngs.ENV_SWITCH)
+    monkeypatch.setattr(pngs, "_cpus", lambda: 1)
+    assert pngs.figure_pngs(figures, dpi=60) == expected
+
+
+def test_a_failed_fork_means_drawing_here(serial, two_cpus, monkeypatch):
+    figures, expected = serial
+
+    def broken_fork():
+        raise OSError("no more processes")
+
+    monkeypatch.setattr(os, "fork", broken_fork)
+    assert pngs.figure_pngs(figures, dpi=60) == expected
+
+
+def test_a_failing_child_means_drawing_its_figures_here(serial, two_cpus, monkeypatch):
+    figures, expected = serial
+    parent, draw = os.getpid(), pngs.png_bytes
+
+    def fails_in_the_child(fig, *, dpi):
+        if os.getpid() != parent:
+            raise RuntimeError("child fails")
+        return draw(fig, dpi=dpi)
+
+    monkeypatch.setattr(pngs, "png_bytes", fails_in_the_child)
+    assert pngs.figure_pngs(figures, dpi=60) == expected
+
+
+def test_a_silent_child_is_killed_and_its_figures_drawn_here(serial, two_cpus, monkeypatch):
+    figures, expected = serial
+    parent, draw = os.getpid(), pngs.png_bytes
+
+    def hangs_in_the_child(fig, *, dpi):
+        if os.getpid() != parent:
+            time.sleep(60)
+        return draw(fig, dpi=dpi)
+
+    monkeypatch.setattr(pngs, "png_bytes", hangs_in_the_child)
+    monkeypatch.setattr(pngs, "CHILD_TIMEOUT", 0.5)
+    t0 = time.perf_counter()
+    assert pngs.figure_pngs(figures, dpi=60) == expected
+    assert time.perf_counter() - t0 < 30
+
+
+def test_one_figure_is_drawn_here(two_cpus, monkeypatch):
+    (fig,) = _figures(1)
+
+    def no_fork():
+        raise AssertionError("forked")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert pngs.figure_pngs([fig], dpi=60) == [pngs.png_bytes(fig, dpi=60)]
