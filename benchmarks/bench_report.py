@@ -5,11 +5,13 @@ Measures, with medians over repeats (one process, the fit done once):
   * ``Report.to_html`` (PNG encoding of the figures and the template),
   * both together (what the issue's "report < 5 s" target is about),
   * each plot function alone, and the HTML file size;
-and, in fresh processes, ``bayes-scaling report`` of the saved fit from process start to the
-written file (start-up and loading the fit included).
+and, in fresh processes run alternately, ``bayes-scaling report`` of the saved fit from process
+start to the written file (start-up and loading the fit included): as shipped, in one process
+(no forked children), and (``--python PY``) with another environment, for example a default
+install without the optional extras (see ``bench_fit.py``).
 
 Writes ``benchmarks/results/bench_report.json``. Run with
-``.venv/bin/python benchmarks/bench_report.py [--repeats 3]``.
+``.venv/bin/python benchmarks/bench_report.py [--repeats 3] [--python PY]``.
 """
 
 from __future__ import annotations
@@ -39,25 +41,46 @@ def _median_time(func, repeats: int) -> float:
     return round(statistics.median(times), 3)
 
 
-def _cli_report_seconds(fit, repeats: int) -> float:
-    """Median wall time of ``bayes-scaling report FIT -o report.html`` in fresh processes."""
+def _cli_report_seconds(fit, repeats: int, other_python: str | None) -> dict[str, float]:
+    """Median wall times of ``bayes-scaling report FIT -o report.html`` in fresh processes, arms
+    run alternately: this environment; this environment in one process
+    (``BAYES_SCALING_REPORT_FORK=0``); and ``other_python``'s environment when given."""
     from bayes_scaling.inference.storage import save_fit
+    from bayes_scaling.presentation.report.forked import ENV_SWITCH
 
-    cli = str(Path(sys.executable).parent / "bayes-scaling")
+    serial = {**os.environ, ENV_SWITCH: "0"}
+    arms = {
+        "cli_report": (sys.executable, None),
+        "cli_report_one_process": (sys.executable, serial),
+    }
+    if other_python:
+        arms["cli_report_other_environment"] = (other_python, None)
+    times: dict[str, list[float]] = {name: [] for name in arms}
     with tempfile.TemporaryDirectory() as tmp:
         path = save_fit(fit, Path(tmp) / "fit.nc")
-        cmd = [cli, "report", str(path), "-o", str(Path(tmp) / "report.html"), "--force", "--quiet"]
+        html = str(Path(tmp) / "report.html")
 
-        def run() -> None:
-            subprocess.run(cmd, check=True, capture_output=True)
+        def run(python: str, env: dict | None) -> float:
+            cli = str(Path(python).parent / "bayes-scaling")
+            t0 = time.perf_counter()
+            cmd = [cli, "report", str(path), "-o", html, "--force", "--quiet"]
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+            return time.perf_counter() - t0
 
-        run()  # warm the file system and font caches
-        return _median_time(run, repeats)
+        for python, env in arms.values():
+            run(python, env)  # warm the file system and font caches
+        for _ in range(repeats):
+            for name, (python, env) in arms.items():
+                times[name].append(run(python, env))
+    return {f"{name}_seconds": round(statistics.median(ts), 3) for name, ts in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--python", default=None, help="also time the CLI with another environment's interpreter"
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore")
     import bayes_scaling as bs
@@ -73,7 +96,7 @@ def main() -> None:
         "build_report_seconds": _median_time(lambda: build_report(fit), args.repeats),
         "to_html_seconds": _median_time(report.to_html, args.repeats),
         "build_and_html_seconds": _median_time(lambda: build_report(fit).to_html(), args.repeats),
-        "cli_report_seconds": _cli_report_seconds(fit, args.repeats),
+        **_cli_report_seconds(fit, args.repeats, args.python),
         "html_bytes": len(html.encode()),
         "figures": len(report.figures),
         "plot_seconds": {},

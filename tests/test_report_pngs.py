@@ -1,4 +1,5 @@
-"""The report's figures drawn in two processes: the same bytes as one process, and every fallback."""
+"""Report work in a forked child: the same figures and LOO rows as one process, and every
+fallback (no fork, one CPU, the switch, a failing fork, a failing or silent child)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from bayes_scaling.presentation.report import pngs
+from bayes_scaling.presentation.report import forked, pngs
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 
@@ -36,8 +37,8 @@ def serial():
 
 @pytest.fixture
 def two_cpus(monkeypatch):
-    monkeypatch.setattr(pngs, "_cpus", lambda: 2)
-    monkeypatch.delenv(pngs.ENV_SWITCH, raising=False)
+    monkeypatch.setattr(forked, "_cpus", lambda: 2)
+    monkeypatch.delenv(forked.ENV_SWITCH, raising=False)
 
 
 def test_two_processes_give_the_bytes_of_one(serial, two_cpus):
@@ -53,10 +54,10 @@ def test_no_fork_when_switched_off_or_on_one_cpu(serial, monkeypatch):
         raise AssertionError("forked")
 
     monkeypatch.setattr(os, "fork", no_fork)
-    monkeypatch.setenv(pngs.ENV_SWITCH, "0")
+    monkeypatch.setenv(forked.ENV_SWITCH, "0")
     assert pngs.figure_pngs(figures, dpi=60) == expected
-    monkeypatch.delenv(pngs.ENV_SWITCH)
-    monkeypatch.setattr(pngs, "_cpus", lambda: 1)
+    monkeypatch.delenv(forked.ENV_SWITCH)
+    monkeypatch.setattr(forked, "_cpus", lambda: 1)
     assert pngs.figure_pngs(figures, dpi=60) == expected
 
 
@@ -93,7 +94,7 @@ def test_a_silent_child_is_killed_and_its_figures_drawn_here(serial, two_cpus, m
         return draw(fig, dpi=dpi)
 
     monkeypatch.setattr(pngs, "png_bytes", hangs_in_the_child)
-    monkeypatch.setattr(pngs, "CHILD_TIMEOUT", 0.5)
+    monkeypatch.setattr(forked, "CHILD_TIMEOUT", 0.5)
     t0 = time.perf_counter()
     assert pngs.figure_pngs(figures, dpi=60) == expected
     assert time.perf_counter() - t0 < 30
@@ -107,3 +108,26 @@ def test_one_figure_is_drawn_here(two_cpus, monkeypatch):
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert pngs.figure_pngs([fig], dpi=60) == [pngs.png_bytes(fig, dpi=60)]
+
+
+def test_a_child_result_is_bytes_and_a_cancelled_child_is_reaped(two_cpus):
+    assert forked.start(lambda: b"x" * 300_000).result() == b"x" * 300_000  # > a pipe buffer
+    child = forked.start(lambda: time.sleep(60) or b"")
+    pid = child._pid
+    child.cancel()
+    with pytest.raises(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)  # already collected
+    assert child.result() is None
+
+
+@pytest.mark.model
+def test_the_report_loo_rows_from_a_child_equal_those_computed_here(small_fit, two_cpus):
+    import json
+
+    from bayes_scaling.presentation.report.tables import fit_quality, loo_rows
+
+    here = loo_rows(small_fit)
+    child = forked.start(lambda: json.dumps(loo_rows(small_fit)).encode())
+    assert [tuple(row) for row in json.loads(child.result())] == here
+    assert here[0][0] == "elpd_loo"
+    assert fit_quality(small_fit, loo=here).equals(fit_quality(small_fit))

@@ -6,6 +6,7 @@ rendering it to HTML (:meth:`Report.to_html`) is a separate, cheap step.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ import pandas as pd
 from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import BayesScalingError, QuestionError
 from bayes_scaling.core.intervals import check_ci
+from bayes_scaling.presentation.report import forked
 from bayes_scaling.presentation.report.tables import (  # noqa: F401  (re-exported for callers and tests)
     _quiet,
     allocation_table,
@@ -24,6 +26,7 @@ from bayes_scaling.presentation.report.tables import (  # noqa: F401  (re-export
     fit_quality,
     forecast_table,
     gate_info,
+    loo_rows,
     parameter_table,
     prior_table,
     target_table,
@@ -255,6 +258,36 @@ def build_report(
     if target is not None and not (math.isfinite(target) and (target > 0 or not positive)):
         rule = "a finite loss > 0" if positive else f"a finite {fit.law.target.name}"
         raise QuestionError(f"--target-loss must be {rule}, not {target_loss!r}")
+    # PSIS-LOO (mostly importing arviz-stats) runs beside the rest where a child can be forked
+    loo_child = forked.start(lambda: json.dumps(loo_rows(fit)).encode())
+    try:
+        return _build(
+            fit,
+            compute=compute,
+            target=target,
+            ci=ci,
+            title=title,
+            about={"command": command or "", "source": source or ""},
+            loo_child=loo_child,
+        )
+    finally:
+        loo_child.cancel()  # a no-op once its result was read
+
+
+def _json_rows(result: bytes | None) -> list | None:
+    return None if result is None else json.loads(result)
+
+
+def _build(
+    fit: FitRecord,
+    *,
+    compute: list[float],
+    target: float | None,
+    ci: float,
+    title: str | None,
+    about: dict[str, str],
+    loo_child: forked.Forked,
+) -> Report:
     notes: dict[str, str] = {}
     headline: dict[str, pd.DataFrame] = {}
     for key, make in (
@@ -275,7 +308,7 @@ def build_report(
     notes.update(figure_notes)
     tables = {
         "parameters": parameter_table(fit, ci=ci),
-        "fit_quality": fit_quality(fit),
+        "fit_quality": fit_quality(fit, loo=_json_rows(loo_child.result())),
         "priors": prior_table(fit),
         "data": data_table(fit),
     }
@@ -301,8 +334,7 @@ def build_report(
         },
         "settings": settings.to_dict(),
         "versions": versions(),
-        "command": command or "",
-        "source": source or "",
+        **about,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "fit_version": fit.info.get("bayes_scaling_version", ""),
     }

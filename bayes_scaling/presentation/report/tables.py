@@ -177,8 +177,11 @@ def target_table(fit: FitRecord, target: float, *, ci: float) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------------ tables
-def fit_quality(fit: FitRecord) -> pd.DataFrame:
-    """R^2 and RMSE of log-loss at the posterior-median curve, and PSIS-LOO (elpd, p_loo)."""
+def fit_quality(fit: FitRecord, *, loo: list | None = None) -> pd.DataFrame:
+    """R^2 and RMSE of log-loss at the posterior-median curve, and PSIS-LOO (elpd, p_loo).
+
+    ``loo``: the rows of :func:`loo_rows`, when already computed (e.g. in another process).
+    """
     from bayes_scaling.questions.draws import law_draws
 
     inputs = {c: fit.runs.column(c)[None, None, :] for c in fit.law.inputs}
@@ -195,11 +198,12 @@ def fit_quality(fit: FitRecord) -> pd.DataFrame:
             f"≈ {100 * float(np.sqrt(np.mean(resid**2))):.2g}% typical error on the loss",
         ),
     ]
-    rows.extend(_loo_rows(fit))
+    rows.extend(tuple(row) for row in (loo_rows(fit) if loo is None else loo))
     return pd.DataFrame(rows, columns=["measure", "value", "meaning"])
 
 
-def _loo_rows(fit: FitRecord) -> list[tuple[str, str, str]]:
+def loo_rows(fit: FitRecord) -> list[tuple[str, str, str]]:
+    """The report's PSIS-LOO rows (measure, value, meaning); one "unavailable" row on failure."""
     try:
         import arviz_stats
 
