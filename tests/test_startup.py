@@ -73,3 +73,27 @@ def test_summary_and_predict_import_no_sampler(fit_file):
 @pytest.mark.model
 def test_summary_imports_no_plotting(fit_file):
     assert not _imported([["summary", fit_file]], PLOTTING)
+
+
+def test_the_command_line_sets_its_collector_thresholds_and_the_api_does_not():
+    script = (
+        "import gc, sys\n"
+        "before = gc.get_threshold()\n"
+        "import bayes_scaling\n"
+        "from bayes_scaling.presentation.cli import GC_THRESHOLDS, main\n"
+        "api = gc.get_threshold()\n"
+        "sys.argv = ['bayes-scaling', 'laws']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(json.dumps([before == api, list(gc.get_threshold()) == list(GC_THRESHOLDS)]))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", "import json\n" + script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == [True, True]
