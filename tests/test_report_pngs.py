@@ -71,29 +71,31 @@ def test_a_failed_fork_means_drawing_here(serial, two_cpus, monkeypatch):
     assert pngs.figure_pngs(figures, dpi=60) == expected
 
 
-def test_a_failing_child_means_drawing_its_figures_here(serial, two_cpus, monkeypatch):
-    figures, expected = serial
+def _in_the_child(monkeypatch, act) -> None:
+    """Drawing a figure calls ``act()`` first in a forked child (not in this process)."""
     parent, draw = os.getpid(), pngs.png_bytes
 
-    def fails_in_the_child(fig, *, dpi):
+    def patched(fig, *, dpi):
         if os.getpid() != parent:
-            raise RuntimeError("child fails")
+            act()
         return draw(fig, dpi=dpi)
 
-    monkeypatch.setattr(pngs, "png_bytes", fails_in_the_child)
+    monkeypatch.setattr(pngs, "png_bytes", patched)
+
+
+def _fail() -> None:
+    raise RuntimeError("child fails")
+
+
+def test_a_failing_child_means_drawing_its_figures_here(serial, two_cpus, monkeypatch):
+    figures, expected = serial
+    _in_the_child(monkeypatch, _fail)
     assert pngs.figure_pngs(figures, dpi=60) == expected
 
 
 def test_a_silent_child_is_killed_and_its_figures_drawn_here(serial, two_cpus, monkeypatch):
     figures, expected = serial
-    parent, draw = os.getpid(), pngs.png_bytes
-
-    def hangs_in_the_child(fig, *, dpi):
-        if os.getpid() != parent:
-            time.sleep(60)
-        return draw(fig, dpi=dpi)
-
-    monkeypatch.setattr(pngs, "png_bytes", hangs_in_the_child)
+    _in_the_child(monkeypatch, lambda: time.sleep(60))
     monkeypatch.setattr(forked, "CHILD_TIMEOUT", 0.5)
     t0 = time.perf_counter()
     assert pngs.figure_pngs(figures, dpi=60) == expected
