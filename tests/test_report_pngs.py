@@ -37,7 +37,7 @@ def serial():
 
 @pytest.fixture
 def two_cpus(monkeypatch):
-    monkeypatch.setattr(forked, "_cpus", lambda: 2)
+    monkeypatch.setattr(forked, "available_cores", lambda: 2)
     monkeypatch.delenv(forked.ENV_SWITCH, raising=False)
 
 
@@ -57,7 +57,7 @@ def test_no_fork_when_switched_off_or_on_one_cpu(serial, monkeypatch):
     monkeypatch.setenv(forked.ENV_SWITCH, "0")
     assert pngs.figure_pngs(figures, dpi=60) == expected
     monkeypatch.delenv(forked.ENV_SWITCH)
-    monkeypatch.setattr(forked, "_cpus", lambda: 1)
+    monkeypatch.setattr(forked, "available_cores", lambda: 1)
     assert pngs.figure_pngs(figures, dpi=60) == expected
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bayes_scaling.core.errors import BayesScalingError
+from bayes_scaling.core.machine import available_cores
 from bayes_scaling.inference.settings import FitSettings
 
 if TYPE_CHECKING:
@@ -286,7 +287,7 @@ def fit_many(
         raise BayesScalingError(f"workers must be a positive integer, not {workers!r}")
     own = None
     if executor is None:
-        n = min(int(workers or os.cpu_count() or 1), total)
+        n = min(int(workers or available_cores()), total)
         if n == 1:
             for i, job in enumerate(jobs):
                 results[i] = run_job(i, job)

@@ -8,7 +8,6 @@ process and reused when only the data change (``with_data``).
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from collections import OrderedDict
@@ -19,6 +18,7 @@ import numpy as np
 import xarray as xr
 
 from bayes_scaling.core.interrupts import interrupts_kept
+from bayes_scaling.core.machine import available_cores
 from bayes_scaling.inference import diagnostics as diag
 from bayes_scaling.inference.record import LOG_LIKELIHOOD_MAX_VALUES, FitRecord, log_likelihood
 from bayes_scaling.inference.settings import ADAPTATIONS, SEED_MAX, FitSettings
@@ -102,14 +102,6 @@ def compiled_model(law, runs, plans, priors, likelihood, refs, pooling=None):
 Progress = bool | Callable[[str], Any]
 
 
-def _available_cores() -> int:
-    """CPUs this process may run on (its affinity mask where the OS has one)."""
-    try:
-        return max(len(os.sched_getaffinity(0)), 1)
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def run_nutpie(compiled, *, settings: FitSettings, adaptation: str, seed: int, progress: Progress):
     """One nutpie run of a compiled model with the sampler settings of ``settings``.
 
@@ -121,7 +113,7 @@ def run_nutpie(compiled, *, settings: FitSettings, adaptation: str, seed: int, p
     """
     nutpie = import_nutpie()
     chains = settings.chains
-    cores = settings.cores or min(chains, _available_cores())
+    cores = settings.cores or min(chains, available_cores())
     report: dict[str, Any] = {"progress_bar": bool(progress) and not callable(progress)}
     if callable(progress):
         report.update(progress_callback=_progress_text(progress), progress_rate=500)

@@ -37,6 +37,7 @@ from typing import Any
 
 import numpy as np
 
+from bayes_scaling.core.machine import switched_on
 from bayes_scaling.model.nutpie_import import import_nutpie
 
 __all__ = [
@@ -64,7 +65,6 @@ __all__ = [
 
 CACHE_ENV = "BAYES_SCALING_CACHE_DIR"
 ENV_SWITCH = "BAYES_SCALING_NATIVE"
-_OFF = {"0", "false", "no", "off"}
 # Version of the entry format; bump it when the entry or its reading changes.
 _ENTRY_VERSION = "2"
 #: At most this many model entries are kept (a few kB each; one per law, priors and data shape).
@@ -79,7 +79,7 @@ class NativeModelError(RuntimeError):
 
 def native_enabled() -> bool:
     """False when the environment variable ``BAYES_SCALING_NATIVE`` turns the fast path off."""
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in _OFF
+    return switched_on(ENV_SWITCH)
 
 
 def cache_dir() -> Path:

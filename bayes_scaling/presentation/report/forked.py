@@ -19,6 +19,8 @@ import signal
 import warnings
 from collections.abc import Callable
 
+from bayes_scaling.core.machine import available_cores, switched_on
+
 __all__ = ["CHILD_TIMEOUT", "ENV_SWITCH", "Forked", "allowed", "start"]
 
 ENV_SWITCH = "BAYES_SCALING_REPORT_FORK"
@@ -26,17 +28,9 @@ ENV_SWITCH = "BAYES_SCALING_REPORT_FORK"
 CHILD_TIMEOUT = 120.0
 
 
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count() or 1
-
-
 def allowed() -> bool:
     """Whether report work may go to a forked child here."""
-    off = os.environ.get(ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}
-    return not off and hasattr(os, "fork") and _cpus() > 1
+    return switched_on(ENV_SWITCH) and hasattr(os, "fork") and available_cores() > 1
 
 
 class Forked:
