@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from bayes_scaling.core.constants import CI
 from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.evaluation.scores import coverage_band
 from bayes_scaling.presentation.plots._common import DATA_COLOR, Y_COLOR, new_figure, note
@@ -62,8 +63,8 @@ def plot_calibration(source: Any, *, bins: int = 10, title: str | None = None):
     ax = axes[0, 0]
     grid = np.linspace(0.0, 1.0, 101)
     if n:
-        lo, hi = coverage_band(n, grid, prob=0.9)
-        ax.fill_between(grid, lo, hi, color="#dddddd", lw=0, label=f"90% band for {n} runs")
+        lo, hi = coverage_band(n, grid, prob=CI)
+        ax.fill_between(grid, lo, hi, color="#dddddd", lw=0, label=f"{CI:.0%} band for {n} runs")
     ax.plot([0, 1], [0, 1], color="#666666", lw=0.8, ls="--", label="calibrated")
     ax.plot(levels, observed, "o-", color=Y_COLOR, label="predicted run loss y")
     ax.set(
