@@ -10,6 +10,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 #: Modules a fit must not load just because nutpie imports ``arviz``.
 HEAVY = ("arviz_stats", "arviz_plots", "matplotlib", "scipy.stats")
 
@@ -58,27 +60,16 @@ def test_nutpie_imports_without_arviz_stats_or_plots():
     }
 
 
-def test_any_failure_falls_back_to_a_plain_import():
-    seen = _run(
-        """
+#: Ways the import under the stand-in can fail: the stand-in itself, or nutpie half-way (after
+#: ``nutpie.sample`` was imported with the stand-in).
+_SABOTAGE = {
+    "the stand-in fails": """
         class Broken:
             def __init__(self, name):
                 raise RuntimeError("stand-in unavailable")
         nutpie_import._ArvizStandIn = Broken
-        nutpie = nutpie_import.import_nutpie()
-        import arviz
-        print(json.dumps({
-            "nutpie_uses_real_arviz": sys.modules["nutpie.sample"].arviz is arviz,
-            "has_sample": callable(nutpie.sample),
-        }))
-        """
-    )
-    assert seen == {"nutpie_uses_real_arviz": True, "has_sample": True}
-
-
-def test_a_failed_import_under_the_stand_in_is_retried_plainly():
-    seen = _run(
-        """
+        """,
+    "nutpie's import fails half-way": """
         import builtins
         real_import = builtins.__import__
         def failing(name, *args, **kwargs):  # fails after nutpie.sample is imported
@@ -87,13 +78,24 @@ def test_a_failed_import_under_the_stand_in_is_retried_plainly():
                 raise ImportError("simulated")
             return real_import(name, *args, **kwargs)
         builtins.__import__ = failing
-        nutpie = nutpie_import.import_nutpie()
-        import arviz
-        print(json.dumps({
-            "nutpie_uses_real_arviz": sys.modules["nutpie.sample"].arviz is arviz,
-            "has_sample": callable(nutpie.sample),
-        }))
-        """
+        """,
+}
+
+
+@pytest.mark.parametrize("sabotage", list(_SABOTAGE))
+def test_any_failure_falls_back_to_a_plain_import(sabotage):
+    seen = _run(
+        textwrap.dedent(_SABOTAGE[sabotage])
+        + textwrap.dedent(
+            """
+            nutpie = nutpie_import.import_nutpie()
+            import arviz
+            print(json.dumps({
+                "nutpie_uses_real_arviz": sys.modules["nutpie.sample"].arviz is arviz,
+                "has_sample": callable(nutpie.sample),
+            }))
+            """
+        )
     )
     assert seen == {"nutpie_uses_real_arviz": True, "has_sample": True}
 
