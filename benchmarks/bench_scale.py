@@ -9,7 +9,8 @@ and model load: ``benchmarks/results/bench_fit.json``). For each size, default s
 leave-future-out discrepancy; recorded: wall time, sampling time, min ESS (bulk, tail), max R-hat,
 divergences, the diagnostics gate, min ESS_bulk per second of sampling, tau and the largest
 relative error of the posterior medians against the truth. Before the fits of each size, the
-time of one log-density + gradient evaluation with and without the ``exp(e * log x)`` form of
+time of one log-density + gradient evaluation as fits compile it (vectorised loop), with
+PyTensor's own loop, and with neither the vectorised loop nor the ``exp(e * log x)`` form of
 the powers (:mod:`bayes_scaling.model.log_inputs`), paired. At sizes whose inner training set
 exceeds twice ``INNER_MAX_TRAIN``, one fit's discrepancy learned from the thinned inner training
 runs (the default) and from all of them, paired (``inner_cap``).
@@ -97,21 +98,29 @@ def one_fit(
 
 
 def gradient_ms(runs, *, repeats: int = 15) -> dict:
-    """Median ms of one log-density + gradient evaluation (numba, as the sampler calls it), with
-    the powers of N and D as ``exp(e * log x)`` (the default) and as plain ``pow`` (the rewrite
-    switched off), measured alternately in one process."""
+    """Median ms of one log-density + gradient evaluation, measured alternately in one process:
+    as fits compile it (the loop over runs vectorised, :mod:`bayes_scaling.model.vector_loop`),
+    with PyTensor's own loop (``NUMBA`` mode), and with PyTensor's loop and the powers of N and
+    D as plain ``pow`` (the ``exp(e * log x)`` rewrite of :mod:`bayes_scaling.model.log_inputs`
+    switched off)."""
     import pytensor
 
     from bayes_scaling.inputs.laws import get_law
     from bayes_scaling.model import log_inputs
     from bayes_scaling.model.graph import build_model
     from bayes_scaling.model.plans import references
+    from bayes_scaling.model.vector_loop import numba_mode
 
     law = get_law("chinchilla")
     refs = references(law, runs)
     rewrite = log_inputs._replace_powers
+    arms = (
+        ("vector", rewrite, numba_mode()),
+        ("exp_log", rewrite, "NUMBA"),
+        ("pow", lambda expression, logs: expression, "NUMBA"),
+    )
     functions = {}
-    for name, replace in (("exp_log", rewrite), ("pow", lambda expression, logs: expression)):
+    for name, replace, mode in arms:
         log_inputs._replace_powers = replace
         try:
             model = build_model(law, runs, refs=refs)
@@ -119,7 +128,7 @@ def gradient_ms(runs, *, repeats: int = 15) -> dict:
             log_inputs._replace_powers = rewrite
         logp = model.logp()
         grad = pytensor.grad(logp, model.value_vars)
-        fn = pytensor.function(model.value_vars, [logp, *grad], mode="NUMBA")
+        fn = pytensor.function(model.value_vars, [logp, *grad], mode=mode)
         point = model.initial_point()
         args = [point[v.name] for v in model.value_vars]
         fn(*args)
@@ -132,6 +141,7 @@ def gradient_ms(runs, *, repeats: int = 15) -> dict:
             times[name].append(1e3 * (time.perf_counter() - t0))
     out = {f"{name}_ms": round(float(np.median(ts)), 3) for name, ts in times.items()}
     out["ratio_pow_to_exp_log"] = round(out["pow_ms"] / out["exp_log_ms"], 2)
+    out["ratio_exp_log_to_vector"] = round(out["exp_log_ms"] / out["vector_ms"], 2)
     return out
 
 

@@ -55,8 +55,13 @@ def test_max_draws_round_trips_through_json():
         assert FitSettings.from_json(settings.to_json()).max_draws == value
 
 
-def test_a_short_fit_is_sampled_again_with_more_draws():
+def test_a_short_fit_is_sampled_again_with_more_draws(monkeypatch):
+    from bayes_scaling.inference import diagnostics
     from bayes_scaling.inference.sampling import sample
+
+    # 2 x 40 draws give a split R-hat that may exceed STUCK_R_HAT by chance, depending on the
+    # machine's rounding; this test is about the second run, so no chain counts as stuck here
+    monkeypatch.setattr(diagnostics, "STUCK_R_HAT", float("inf"))
 
     runs = datasets.chinchilla_like(seed=0)
     settings = FitSettings(seed=3, draws=40, tune=150, chains=2, max_draws=400, discrepancy=None)

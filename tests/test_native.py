@@ -1,4 +1,5 @@
-"""Cacheable sampler callbacks: nutpie's draws, and a cache that a new process hits."""
+"""Cacheable sampler callbacks: nutpie's draws (with PyTensor's loops; with the vectorised
+loops, the same posterior), and a cache that a new process hits."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from bayes_scaling.inputs import datasets
 from bayes_scaling.inputs.laws import get_law
+from bayes_scaling.model import vector_loop
 from bayes_scaling.model.graph import build_model, model_data
 from bayes_scaling.model.native import cache_dir, compile_model
 from bayes_scaling.model.plans import references
@@ -28,8 +30,12 @@ def setup():
     refs = references(law, runs)
     model = build_model(law, runs, likelihood="student_t", refs=refs)
     data = model_data(law, runs, refs, None)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(vector_loop.ENV_SWITCH, "0")  # nutpie compiles with PyTensor's loops
+        ours = compile_model(model)
     return {
-        "ours": compile_model(model),
+        "ours": ours,
+        "vector": compile_model(model),
         "nutpie": nutpie.compile_pymc_model(model),
         "data": data,
     }
@@ -47,6 +53,18 @@ def _draws(compiled, seed=5):
 
 def test_same_draws_as_nutpies_own_compile(setup):
     assert np.array_equal(_draws(setup["ours"]), _draws(setup["nutpie"]))
+
+
+def test_vectorised_loops_give_nutpies_log_density_and_gradient(setup):
+    """Rounding differs (so individual draws may too); the sampled density is the same."""
+    vector, theirs = setup["vector"], setup["nutpie"]
+    ops = [type(node.op).__name__ for node in vector.logp_func.maker.fgraph.toposort()]
+    assert "VectorLoop" in ops
+    rng = np.random.default_rng(2)
+    for _ in range(5):
+        x = rng.normal(0.0, 0.5, vector.n_dim)
+        for got, want in zip(vector.logp_func(x), theirs.logp_func(x), strict=True):
+            assert np.allclose(got, want, rtol=1e-11, atol=1e-11)
 
 
 def test_with_data_matches_nutpie_and_leaves_the_original_alone(setup):

@@ -1,6 +1,7 @@
 """The fence around the cached-callback compile: any failure of the private APIs it uses falls
-back to nutpie's own compile (one warning, same draws), ``BAYES_SCALING_NATIVE=0`` switches it
-off, and the cache key follows the dependency versions."""
+back to nutpie's own compile (one warning, same draws: compared here with the vectorised loops
+switched off, which only change rounding, see tests/test_vector_loop.py),
+``BAYES_SCALING_NATIVE=0`` switches it off, and the cache key follows the dependency versions."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from bayes_scaling.model import native
+from bayes_scaling.model import native, vector_loop
 from bayes_scaling.model import native_store as store
 
 
@@ -39,6 +40,7 @@ def tiny():
 def fast(tiny):
     with pytest.MonkeyPatch.context() as patch, warnings.catch_warnings():
         patch.delenv(native.ENV_SWITCH, raising=False)
+        patch.setenv(vector_loop.ENV_SWITCH, "0")  # nutpie's own compile has PyTensor's loops
         warnings.simplefilter("error", native.NativeCompileWarning)
         compiled = native.compile_model(tiny)
     assert isinstance(compiled, store.table_model_class())

@@ -14,7 +14,7 @@ import pytest
 from bayes_scaling.inference import sampling
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs import datasets
-from bayes_scaling.model import native, native_store
+from bayes_scaling.model import native, native_store, vector_loop
 from bayes_scaling.model.graph import build_model
 
 LAW = "chinchilla"
@@ -50,7 +50,8 @@ def _draws(compiled, seed=4):
 
 
 @pytest.mark.model
-def test_an_entry_rebuilds_the_model_with_nutpies_draws():
+def test_an_entry_rebuilds_the_model_with_nutpies_draws(monkeypatch):
+    monkeypatch.setenv(vector_loop.ENV_SWITCH, "0")  # nutpie compiles with PyTensor's loops
     import nutpie
 
     model, data = _recipe(_prepared())

@@ -10,13 +10,15 @@ array through a table of addresses passed at run time. The file is named by a ha
 own content hash of the compiled graph, the template version and the installed versions of
 nutpie, numba, llvmlite, pytensor and numpy, so an upgrade never loads stale code. Nothing in the
 callbacks depends on the process, so numba caches them next to the source file, and a later
-process loads them instead of compiling. The numbers are the same as nutpie's own compile: the
-same PyTensor function is called with the same inputs (checked once per compile).
+process loads them instead of compiling. The PyTensor function is compiled in
+:func:`bayes_scaling.model.vector_loop.numba_mode`, whose loops over runs are vectorised; with
+``BAYES_SCALING_VECTOR_LOOP=0`` the numbers are exactly nutpie's own compile, otherwise they agree
+to rounding. The callbacks call that function with the same inputs (checked once per compile).
 
 The fast path uses private parts of nutpie, PyTensor and numba. If any step of it fails (a
 changed private API, a read-only disk, ...), :func:`compile_model` falls back to
-``nutpie.compile_pymc_model`` and emits one :class:`NativeCompileWarning`; the draws are the
-same, only the compile is slower.
+``nutpie.compile_pymc_model`` and emits one :class:`NativeCompileWarning`; the posterior is the
+same (the draws too, with PyTensor's own loops), only the compile and the loops are slower.
 
 With a ``store_key`` the compile also writes an entry of
 :mod:`bayes_scaling.model.native_store`, from which a later process builds the same model
@@ -44,6 +46,7 @@ from bayes_scaling.model.native_store import (
     native_enabled,
 )
 from bayes_scaling.model.nutpie_import import import_nutpie
+from bayes_scaling.model.vector_loop import numba_mode
 
 __all__ = [
     "NativeCompileWarning",
@@ -54,7 +57,7 @@ __all__ = [
 ]
 
 # Version of the generated source; bump it when the template changes.
-_TEMPLATE_VERSION = "1"
+_TEMPLATE_VERSION = "2"
 # Packages whose versions go into the cache key (their internals shape the cached code).
 _VERSIONED = ("nutpie", "numba", "llvmlite", "pytensor", "numpy")
 
@@ -133,8 +136,8 @@ def compile_model(
     -------
     nutpie.compile_pymc.CompiledPyMCModel
         Ready for ``nutpie.sample``. When the cacheable path fails for any reason, or
-        ``BAYES_SCALING_NATIVE=0``, this is ``nutpie.compile_pymc_model(model)`` (same draws);
-        only the former emits a :class:`NativeCompileWarning`.
+        ``BAYES_SCALING_NATIVE=0``, this is ``nutpie.compile_pymc_model(model)`` (same posterior,
+        PyTensor's own loops); only the former emits a :class:`NativeCompileWarning`.
     """
     nutpie = import_nutpie()
     if not native_enabled():
@@ -214,7 +217,7 @@ def _compile_cached(model: Any) -> Any:
     n_dim, n_expanded, logp_pt, expand_pt, initial_fn, shape_info, reparameterized = (
         npc._make_functions(
             model,
-            mode="NUMBA",
+            mode=numba_mode(),
             compute_grad=True,
             join_expanded=True,
             pymc_initial_point_fn=npc._wrap_with_lock(initial_point),

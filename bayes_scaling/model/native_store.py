@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from bayes_scaling.core.machine import switched_on
+from bayes_scaling.model import vector_loop
 from bayes_scaling.model.nutpie_import import import_nutpie
 
 __all__ = [
@@ -112,11 +113,19 @@ def _source_hash() -> str:
 
 def entry_key(recipe: str, data: Mapping[str, Any]) -> str:
     """Key of a model entry: ``recipe`` (what shapes the graph), the data's names, dtypes and
-    shapes, the package's sources, the Python version and the versions of the dependencies."""
+    shapes, the package's sources, the loop setting (:mod:`~bayes_scaling.model.vector_loop`),
+    the Python version and the versions of the dependencies."""
     layout = [f"{name}:{np.asarray(v).dtype.str}:{np.shape(v)}" for name, v in data.items()]
     versions = [f"{name}={version(name)}" for name in _ENTRY_VERSIONED]
     python = ".".join(map(str, sys.version_info[:3]))
-    parts = [f"entry={_ENTRY_VERSION}", f"python={python}", _source_hash(), *versions, recipe]
+    parts = [
+        f"entry={_ENTRY_VERSION}",
+        f"python={python}",
+        _source_hash(),
+        vector_loop.setting(),
+        *versions,
+        recipe,
+    ]
     key = "\n".join([*parts, *layout])
     return hashlib.sha256(key.encode()).hexdigest()[:24]
 
