@@ -14,9 +14,9 @@ the smallest normal double (``x < -708.39``) to zero; subnormal inputs of ``log`
 Methods (textbook, e.g. Muller, *Elementary Functions*, 3rd ed., 2016, ch. 11):
 
 - ``exp``: ``x = k ln2 + r`` with ``|r| <= ln2 / 2`` (Cody-Waite, ln2 in two parts), a degree-13
-  Taylor polynomial for ``e**r`` in Horner form, and ``2**k`` built in the exponent bits.
+  Taylor polynomial for ``e**r`` (Estrin's scheme), and ``2**k`` built in the exponent bits.
 - ``log``: ``x = m 2**e`` with ``m`` in ``[sqrt(2)/2, sqrt(2))``, then
-  ``log m = 2 atanh(s)``, ``s = (m - 1) / (m + 1)``, by its odd series to ``s**23``.
+  ``log m = 2 atanh(s)``, ``s = (m - 1) / (m + 1)``, by its odd series to ``s**23`` (Estrin).
 - ``log1p``: ``log(1 + u)`` corrected by the rounding error of ``1 + u`` (Goldberg's trick).
 
 These functions must not be compiled with fast-math reassociation: they rely on the exact
@@ -80,18 +80,15 @@ def exp(x: float) -> float:
     xc = min(max(x, _EXP_MIN), _EXP_MAX)
     kf = np.floor(xc * _LOG2E + 0.5)
     r = (xc - kf * _LN2_HI) - kf * _LN2_LO
-    p = _E12 + r * _E13
-    p = _E11 + r * p
-    p = _E10 + r * p
-    p = _E9 + r * p
-    p = _E8 + r * p
-    p = _E7 + r * p
-    p = _E6 + r * p
-    p = _E5 + r * p
-    p = _E4 + r * p
-    p = _E3 + r * p
-    p = _E2 + r * p
-    p = 1.0 + r * (1.0 + r * p)
+    # Estrin's scheme: the same polynomial in a shallower tree of operations, so that
+    # consecutive runs overlap in the pipeline (Horner's chain of 13 dependent steps does not)
+    r2 = r * r
+    r4 = r2 * r2
+    b0 = (_E2 + _E3 * r) + (_E4 + _E5 * r) * r2
+    b1 = (_E6 + _E7 * r) + (_E8 + _E9 * r) * r2
+    b2 = (_E10 + _E11 * r) + (_E12 + _E13 * r) * r2
+    q = (b0 + b1 * r4) + b2 * (r4 * r4)
+    p = 1.0 + (r + r2 * q)
     # 2**k in two halves, so that k = 1024 (x just below _EXP_MAX) stays representable
     k = np.int64(np.int32(kf))
     half = k >> 1
@@ -116,16 +113,12 @@ def _log(x: float) -> float:
     f = m - 1.0
     s = f / (m + 1.0)
     z = s * s
-    q = 1 / 21 + z / 23
-    q = 1 / 19 + z * q
-    q = 1 / 17 + z * q
-    q = 1 / 15 + z * q
-    q = 1 / 13 + z * q
-    q = 1 / 11 + z * q
-    q = 1 / 9 + z * q
-    q = 1 / 7 + z * q
-    q = 1 / 5 + z * q
-    q = 1 / 3 + z * q
+    z2 = z * z
+    z4 = z2 * z2
+    b0 = (1 / 3 + z / 5) + (1 / 7 + z / 9) * z2
+    b1 = (1 / 11 + z / 13) + (1 / 15 + z / 17) * z2
+    b2 = (1 / 19 + z / 21) + (1 / 23) * z2
+    q = (b0 + b1 * z4) + b2 * (z4 * z4)
     # log m = f - f^2/2 + (correction): 2 s (1 + z q) written as f - s f + 2 s z q keeps the
     # leading term exact
     log_m = f - s * (f - 2.0 * z * q)
