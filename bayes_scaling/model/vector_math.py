@@ -49,26 +49,22 @@ _E6, _E7, _E8, _E9 = 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880
 _E10, _E11, _E12, _E13 = 1 / 3628800, 1 / 39916800, 1 / 479001600, 1 / 6227020800
 
 
-@intrinsic
-def _bits(typingctx, x):
-    """The 64 bits of a double as an int64 (no conversion)."""
-    signature = types.int64(types.float64)
+def _bitcast(source: types.Type, target: types.Type) -> object:
+    """An intrinsic reinterpreting the 64 bits of a ``source`` value as ``target`` (no
+    conversion)."""
 
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], context.get_value_type(types.int64))
+    @intrinsic
+    def cast(typingctx, value):
+        def codegen(context, builder, sig, args):
+            return builder.bitcast(args[0], context.get_value_type(target))
 
-    return signature, codegen
+        return target(source), codegen
+
+    return cast
 
 
-@intrinsic
-def _double(typingctx, bits):
-    """The double whose 64 bits are ``bits`` (no conversion)."""
-    signature = types.float64(types.int64)
-
-    def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], context.get_value_type(types.float64))
-
-    return signature, codegen
+_bits = _bitcast(types.float64, types.int64)  # a double's bits as an int64
+_double = _bitcast(types.int64, types.float64)  # the double with these bits
 
 
 _jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
