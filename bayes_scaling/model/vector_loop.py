@@ -7,7 +7,7 @@ so the loop runs one run at a time. At 245 runs that loop is most of a gradient 
 100,000 runs it is all of it.
 
 :func:`numba_mode` is PyTensor's ``NUMBA`` mode plus one rewrite, :func:`vectorise_loops`: a
-fused loop over 0-d and 1-d float64 arrays whose body uses only the operations of
+fused loop over 0-d and 1-d float64 (and bool) arrays whose body uses only the operations of
 ``_EXPRESSIONS`` becomes a :class:`VectorLoop`. Its numba code is generated from the same scalar
 graph, line by line, as a ``for`` loop over contiguous arrays, with ``exp``, ``log`` and
 ``log1p`` from :mod:`bayes_scaling.model.vector_math`; LLVM then computes four runs at a time
@@ -20,6 +20,7 @@ This uses PyTensor's internals (the ``FusedElemwise`` fields, the numba dispatch
 key); the rewrite is in a ``try`` that leaves the loop untouched on any error, and
 :mod:`bayes_scaling.model.native` falls back to nutpie's own compile if the mode itself fails.
 The generated source is part of the cache key (with a version), so a change recompiles.
+``BAYES_SCALING_VECTOR_LOOP=0`` keeps PyTensor's loops (:data:`ENV_SWITCH`).
 """
 
 from __future__ import annotations
@@ -284,6 +285,8 @@ def VectorLoop(original: Any, source: str) -> Any:  # noqa: N802 - builds the Op
 
 
 def _funcify(op: Any, node: Any, **kwargs: Any) -> tuple[Any, str]:
+    """PyTensor's numba dispatch for :class:`VectorLoop`: the compiled loop and its cache key.
+    (The signature is PyTensor's dispatch protocol; its options do not apply here.)"""
     import numba
 
     from bayes_scaling.model import vector_math
