@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from bayes_scaling.core.constants import CI
 from bayes_scaling.core.intervals import check_ci, equal_tailed
 
 #: |log(loss)| beyond which draws are clipped (a Student-t draw with tiny nu can overflow exp).
@@ -50,7 +51,7 @@ def central_interval(draws, *, ci: float) -> tuple[np.ndarray, np.ndarray]:
     return lower, upper
 
 
-def coverage_band(n: int, levels, *, prob: float = 0.9) -> tuple[np.ndarray, np.ndarray]:
+def coverage_band(n: int, levels, *, prob: float = CI) -> tuple[np.ndarray, np.ndarray]:
     """The central ``prob`` range of the coverage a calibrated forecast shows on ``n`` runs.
 
     At nominal level ``c`` the number of runs inside is Binomial(n, c) when the forecast is

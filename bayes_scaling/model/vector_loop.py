@@ -25,6 +25,7 @@ The generated source is part of the cache key (with a version), so a change reco
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from typing import Any
 
@@ -136,7 +137,7 @@ def body_lines(composite: Any) -> tuple[list[str], list[str]] | None:
 
 def _plan(node: Any) -> dict | None:
     """What the loop of a ``FusedElemwise`` node reads and writes, or None when it is not a
-    plain loop over 0-d and 1-d float64 arrays with sums over the runs."""
+    plain loop over 0-d and 1-d float64 (or bool) arrays with sums over the runs."""
     from pytensor.scalar.basic import Add, Composite, ScalarType
     from pytensor.tensor.elemwise import Elemwise
     from pytensor.tensor.rewriting.fused_elemwise import FusedElemwise
@@ -264,6 +265,7 @@ def _vector_loop_class() -> type:
     return _VectorLoop
 
 
+@functools.cache
 def _math_digest() -> str:
     """Hash of vector_math's source: the compiled loop contains its functions."""
     from pathlib import Path
@@ -273,8 +275,7 @@ def _math_digest() -> str:
     return hashlib.sha256(Path(vector_math.__file__).read_bytes()).hexdigest()[:16]
 
 
-_CLASS: list[type] = []
-_REGISTERED: list[bool] = []
+_CLASS: list[type] = []  # the VectorLoop class, once registered with PyTensor
 
 
 def VectorLoop(original: Any, source: str) -> Any:  # noqa: N802 - builds the Op lazily
@@ -303,7 +304,7 @@ def _funcify(op: Any, node: Any, **kwargs: Any) -> tuple[Any, str]:
 
 
 def _register() -> None:
-    if _REGISTERED:
+    if _CLASS:
         return
     from pytensor.compile.mode import optdb
     from pytensor.graph.rewriting.basic import dfs_rewriter, node_rewriter
@@ -318,7 +319,6 @@ def _register() -> None:
 
     optdb.register(f"{TAG}_rewrite", dfs_rewriter(vectorise_loop), TAG, position=100.5)
     _CLASS.append(cls)
-    _REGISTERED.append(True)
 
 
 def vectorise_loops(node: Any) -> list | None:
