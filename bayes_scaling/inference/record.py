@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bayes_scaling.core.dask_probe import defer_dask_probe
 from bayes_scaling.inference.diagnostics import Diagnostics
 from bayes_scaling.inference.settings import FitSettings
 from bayes_scaling.inputs.laws import Law
@@ -29,6 +30,8 @@ from bayes_scaling.model.plans import (
 )
 from bayes_scaling.model.pooling import PoolingSpec
 from bayes_scaling.model.target import TargetScale
+
+defer_dask_probe()  # xarray need not import dask until dask is used (core/dask_probe.py)
 
 __all__ = ["FitRecord", "LOG_LIKELIHOOD_MAX_VALUES", "log_likelihood"]
 

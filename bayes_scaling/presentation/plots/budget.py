@@ -24,6 +24,7 @@ from bayes_scaling.presentation.plots._common import (
     observed_range,
 )
 from bayes_scaling.presentation.plots.curves import frontier_allocation
+from bayes_scaling.presentation.plots.ticks import log_ticks
 from bayes_scaling.questions.predict import predict
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ def plot_probability(
         ylabel=f"P(loss <= {target:.4g})",
         title="Chance of reaching the target loss",
     )
+    log_ticks(ax)
     legend(ax, loc="upper left")
     note(
         fig,
@@ -174,6 +176,7 @@ def plot_loss_quantiles(
         ylabel=fit.law.target.name,
         title="Loss quantiles vs compute (compute-optimal allocation)",
     )
+    log_ticks(ax)
     loss_axis(ax)
     legend(ax, loc="upper right")
     note(

@@ -23,6 +23,7 @@ from bayes_scaling.presentation.plots._common import (
     scatter_runs,
 )
 from bayes_scaling.presentation.plots.curves import frontier_allocation
+from bayes_scaling.presentation.plots.ticks import log_ticks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -123,6 +124,7 @@ def plot_isoloss(
         ylabel=AXIS_LABELS["D"],
         title=f"Iso-loss contours of expected loss ({fit.law.name})",
     )
+    log_ticks(ax)
     legend(ax, loc="lower right")
     note(
         fig,

@@ -29,6 +29,7 @@ from bayes_scaling.presentation.plots._common import (
     quantiles,
     scatter_runs,
 )
+from bayes_scaling.presentation.plots.ticks import log_ticks
 from bayes_scaling.questions.predict import predict
 
 MU_LABEL_SHORT = "expected loss"
@@ -146,6 +147,7 @@ def plot_loss_vs_compute(
         ylabel=fit.law.target.name,
         title=f"Loss vs compute ({fit.law.name})",
     )
+    log_ticks(ax)
     loss_axis(ax)
     legend(ax, loc="upper right")
     note(
@@ -250,6 +252,7 @@ def plot_isoflop_profiles(
         ylabel=fit.law.target.name,
         title=f"Loss vs {x} ({fit.law.name})",
     )
+    log_ticks(ax)
     loss_axis(ax)
     legend(ax, loc="upper right", ncols=1)
     note(

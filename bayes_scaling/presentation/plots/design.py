@@ -17,6 +17,7 @@ from bayes_scaling.core.errors import QuestionError
 from bayes_scaling.presentation.formatting import flops
 from bayes_scaling.presentation.plots._common import DATA_COLOR, MU_COLOR, legend, new_figure, note
 from bayes_scaling.presentation.plots.curves import budget_colors
+from bayes_scaling.presentation.plots.ticks import log_ticks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -90,6 +91,7 @@ def plot_design(
     ax.set(xscale="log", xlabel="parameters N of the candidate run",
            ylabel=f"expected {ci:.0%} width after it",
            title=f"{fit.law.target.name} at C = {flops(compute)}: one run each")  # fmt: skip
+    log_ticks(ax)
     legend(ax, loc="upper right", ncols=1)
     ax = axes[0, 1]
     spent = np.r_[0.0, batch["cumulative_cost"].values]
@@ -100,6 +102,7 @@ def plot_design(
     ax.set(xscale="log", xlabel="compute of the chosen runs so far (FLOPs)",
            ylabel=f"expected {ci:.0%} width",
            title=f"after the {batch.sizes['pick']} chosen runs")  # fmt: skip
+    log_ticks(ax)
     ax.set_ylim(bottom=0)
     note(
         fig,

@@ -18,6 +18,7 @@ from bayes_scaling.presentation.plots._common import (
     palette,
     quantiles,
 )
+from bayes_scaling.presentation.plots.ticks import log_ticks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -183,6 +184,7 @@ def plot_residuals(fit: FitRecord, *, ci: float = CI, seed: int = 0) -> Figure:
     ax.set(
         xscale=xscale, xlabel=x_name, ylabel=f"residual of {what}", title=f"Residuals vs {x_name}"
     )
+    log_ticks(ax)
     legend(ax)
     ax = axes[0, 1]
     edges = np.histogram_bin_edges(np.r_[resid, noise], bins=30)

@@ -23,6 +23,7 @@ from bayes_scaling.presentation.plots._common import (
     new_figure,
     note,
 )
+from bayes_scaling.presentation.plots.ticks import log_ticks
 from bayes_scaling.questions.predict import predict
 
 if TYPE_CHECKING:
@@ -124,6 +125,7 @@ def plot_response(
         ylabel=target,
         title=f"{target} vs {x} ({law.name})",
     )
+    log_ticks(ax)
     low, high = np.nanquantile(y, [0.0, 0.98])
     span = high - low or abs(high) or 1.0
     ax.set_ylim(low - 0.1 * span, high + 0.3 * span)

@@ -118,7 +118,7 @@ def default_target(fit: FitRecord) -> float | None:
     if not fit.law.target.is_positive:  # a real target: 5% of its range below the best run
         return float(f"{l_min - 0.05 * float(np.ptp(y)):.3g}")
     if "E" in fit.posterior:
-        e_med = float(fit.posterior["E"].median())
+        e_med = float(np.median(fit.posterior["E"].values))
         if 0 < e_med < l_min:
             return float(f"{l_min - 0.25 * (l_min - e_med):.3g}")
     return float(f"{0.95 * l_min:.3g}")
