@@ -8,7 +8,9 @@ Measures, with medians over repeats (one process, the fit done once):
 and, in fresh processes run alternately, ``bayes-scaling report`` of the saved fit from process
 start to the written file (start-up and loading the fit included): as shipped, in one process
 (no forked children), and (``--python PY``) with another environment, for example a default
-install without the optional extras (see ``bench_fit.py``).
+install without the optional extras (see ``bench_fit.py``); paired with each report, the classic
+point fit of ``bench_fit.py`` (a whole process), whose median ratio reads the report's time in
+units of a point fit on any machine.
 
 Writes ``benchmarks/results/bench_report.json``. Run with
 ``.venv/bin/python benchmarks/bench_report.py [--repeats 3] [--python PY]``.
@@ -27,6 +29,10 @@ import tempfile
 import time
 import warnings
 from pathlib import Path
+
+# The yardstick of bench_fit.py: the classic point fit of Epoch AI's points, a whole process.
+from bench_fit import DATA as EPOCH
+from bench_fit import POINT_FIT
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "bench_report.json"
@@ -52,6 +58,7 @@ def _cli_report_seconds(fit, repeats: int, other_python: str | None) -> dict[str
     arms = {
         "cli_report": (sys.executable, None),
         "cli_report_one_process": (sys.executable, serial),
+        "point_fit": (sys.executable, None),
     }
     if other_python:
         arms["cli_report_other_environment"] = (other_python, None)
@@ -60,19 +67,26 @@ def _cli_report_seconds(fit, repeats: int, other_python: str | None) -> dict[str
         path = save_fit(fit, Path(tmp) / "fit.nc")
         html = str(Path(tmp) / "report.html")
 
-        def run(python: str, env: dict | None) -> float:
-            cli = str(Path(python).parent / "bayes-scaling")
+        def run(name: str, python: str, env: dict | None) -> float:
+            if name == "point_fit":
+                cmd = [python, "-c", POINT_FIT.format(data=str(EPOCH))]
+            else:
+                cli = str(Path(python).parent / "bayes-scaling")
+                cmd = [cli, "report", str(path), "-o", html, "--force", "--quiet"]
             t0 = time.perf_counter()
-            cmd = [cli, "report", str(path), "-o", html, "--force", "--quiet"]
             subprocess.run(cmd, check=True, capture_output=True, env=env)
             return time.perf_counter() - t0
 
-        for python, env in arms.values():
-            run(python, env)  # warm the file system and font caches
+        for name, (python, env) in arms.items():
+            run(name, python, env)  # warm the file system and font caches
         for _ in range(repeats):
             for name, (python, env) in arms.items():
-                times[name].append(run(python, env))
-    return {f"{name}_seconds": round(statistics.median(ts), 3) for name, ts in times.items()}
+                times[name].append(run(name, python, env))
+    ratios = [r / p for r, p in zip(times["cli_report"], times["point_fit"], strict=True)]
+    return {
+        **{f"{name}_seconds": round(statistics.median(ts), 3) for name, ts in times.items()},
+        "ratio_cli_report_to_point_fit": round(statistics.median(ratios), 3),
+    }
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ All families act on log(loss): ``log(loss_i) = log(mu_i) + eps_i``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -57,6 +58,10 @@ class Likelihood:
         return f"<Likelihood {self.name} on log(loss)>"
 
 
+#: log Gamma elementwise (``scipy.special.gammaln`` without importing scipy.special).
+_lgamma = np.vectorize(math.lgamma, otypes=[float])
+
+
 class Normal(Likelihood):
     """``log(loss) ~ Normal(log(mu), sigma)``: multiplicative log-normal noise."""
 
@@ -96,17 +101,13 @@ class StudentT(Likelihood):
         )
 
     def logpdf(self, x, log_mu, noise):
-        from scipy import special
-
         # the normalising constant depends on nu and sigma only: computed once per draw, not
-        # once per (draw, run) as scipy.stats.t.logpdf would
+        # once per (draw, run) as scipy.stats.t.logpdf would; math.lgamma spares a report or a
+        # design question importing scipy.special (about 0.25 s) for a few thousand values
         nu = np.asarray(noise["nu"], dtype=float)
         sigma = np.asarray(noise["sigma"], dtype=float)
         const = (
-            special.gammaln(0.5 * (nu + 1.0))
-            - special.gammaln(0.5 * nu)
-            - 0.5 * np.log(nu * np.pi)
-            - np.log(sigma)
+            _lgamma(0.5 * (nu + 1.0)) - _lgamma(0.5 * nu) - 0.5 * np.log(nu * np.pi) - np.log(sigma)
         )
         z = (np.asarray(x, dtype=float) - log_mu) / sigma
         return const - 0.5 * (nu + 1.0) * np.log1p(z * z / nu)

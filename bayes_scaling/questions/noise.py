@@ -59,8 +59,6 @@ def probability_per_draw(fit, mu: np.ndarray, t: Any, *, extra=None) -> np.ndarr
     by every point and target so the probability stays monotone in the target. NaN where ``mu``
     or ``t`` is undefined.
     """
-    from scipy import special
-
     post = fit.posterior
     target_scale = fit.target_scale
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -73,6 +71,8 @@ def probability_per_draw(fit, mu: np.ndarray, t: Any, *, extra=None) -> np.ndarr
         sd, shift = (np.asarray(e, dtype=float) for e in extra)
         gap = gap - shift
     if isinstance(fit.noise, Normal):  # integrated exactly
+        from scipy import special
+
         spread = sigma if sd is None else np.sqrt(sigma**2 + sd**2)
         with np.errstate(divide="ignore", invalid="ignore"):
             cdf = special.ndtr(gap / spread)

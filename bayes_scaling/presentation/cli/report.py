@@ -52,6 +52,7 @@ def report(
     from bayes_scaling.inference.storage import check_output, load_fit
     from bayes_scaling.presentation.cli.common import quantities
     from bayes_scaling.presentation.report import build_report, print_pdf
+    from bayes_scaling.presentation.report.build import HTML_DPI
     from bayes_scaling.presentation.report.pdf import (
         CHROMIUM_NAMES,
         ChromiumMissingError,
@@ -78,6 +79,7 @@ def report(
             ci=ci,
             command=_command_line(),
             source=str(fit_file),
+            draw_ahead=HTML_DPI,
         )
         path = built.save(output, force=force)
     if not built.gate["ok"]:
@@ -93,6 +95,12 @@ def report(
 def write_demo_report(result, path: Path) -> Path:
     """The demo's report next to its fit file (the demo checked the name before fitting)."""
     from bayes_scaling.presentation.report import build_report
+    from bayes_scaling.presentation.report.build import HTML_DPI
 
-    built = build_report(result, command=_command_line(), source=str(path.with_name("fit.nc")))
+    built = build_report(
+        result,
+        command=_command_line(),
+        source=str(path.with_name("fit.nc")),
+        draw_ahead=HTML_DPI,
+    )
     return built.save(path, force=True)

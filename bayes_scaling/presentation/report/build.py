@@ -37,6 +37,11 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from bayes_scaling.inference.record import FitRecord
+    from bayes_scaling.presentation.report.ahead import DrawAhead
+
+
+#: Resolution of the figures in the HTML page.
+HTML_DPI = 100
 
 
 @dataclass
@@ -65,6 +70,9 @@ class Report:
         Why a headline answer or figure is missing (e.g. the law has no N and D).
     facts : dict
         Law formula, reference, runs, sampler settings, package versions, command line.
+    draw_ahead : DrawAhead or None
+        The figures' PNGs already being drawn on the second CPU (``build_report(draw_ahead=)``),
+        used by the first :meth:`to_html` at that dpi for every figure not changed since.
     """
 
     title: str
@@ -77,14 +85,15 @@ class Report:
     figures: dict[str, Figure]
     notes: dict[str, str] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
+    draw_ahead: DrawAhead | None = field(default=None, repr=False, compare=False)
 
-    def to_html(self, *, dpi: int = 100) -> str:
+    def to_html(self, *, dpi: int = HTML_DPI) -> str:
         """One self-contained HTML page (inline CSS, figures as base64 PNG)."""
         from bayes_scaling.presentation.report.render import render_html
 
         return render_html(self, dpi=dpi)
 
-    def save(self, path, *, force: bool = False, dpi: int = 100):
+    def save(self, path, *, force: bool = False, dpi: int = HTML_DPI):
         """Write :meth:`to_html` to ``path`` atomically; refuses to overwrite unless ``force``."""
         from bayes_scaling.inference.storage import atomic_write, check_output
 
@@ -126,9 +135,15 @@ def default_target(fit: FitRecord) -> float | None:
 
 # ------------------------------------------------------------------------------------ figures
 def make_figures(
-    fit: FitRecord, *, compute: list[float], target: float | None, ci: float
+    fit: FitRecord,
+    *,
+    compute: list[float],
+    target: float | None,
+    ci: float,
+    ahead: DrawAhead | None = None,
 ) -> tuple[dict[str, Figure], dict[str, str]]:
-    """The report's figures (title -> Figure) and notes on the ones that do not apply."""
+    """The report's figures (title -> Figure) and notes on the ones that do not apply; each
+    figure goes to ``ahead`` as soon as it is built."""
     from bayes_scaling.presentation import plots
 
     try:
@@ -186,6 +201,9 @@ def make_figures(
             figures[title] = _quiet(func, fit, **kwargs)
         except BayesScalingError as error:
             notes[title] = str(error)
+            continue
+        if ahead is not None:
+            ahead.add(figures[title])
     return figures, notes
 
 
@@ -222,6 +240,7 @@ def build_report(
     title: str | None = None,
     command: str | None = None,
     source: str | None = None,
+    draw_ahead: int | None = None,
 ) -> Report:
     """Ask the fit every question the report shows and collect tables and figures.
 
@@ -239,6 +258,10 @@ def build_report(
         The command line that produced the report (shown for reproducibility).
     source : str, optional
         Where the fit came from (e.g. its file name).
+    draw_ahead : int, optional
+        Start drawing the figures as PNGs at this dpi on the second CPU while the rest is built
+        (:class:`~bayes_scaling.presentation.report.ahead.DrawAhead`), for a report rendered
+        right away (the CLI). Figures changed before rendering are drawn again.
 
     Returns
     -------
@@ -260,6 +283,11 @@ def build_report(
         raise QuestionError(f"--target-loss must be {rule}, not {target_loss!r}")
     # PSIS-LOO (mostly importing arviz-stats) runs beside the rest where a child can be forked
     loo_child = forked.start(lambda: json.dumps(loo_rows(fit)).encode())
+    ahead = None
+    if draw_ahead is not None:
+        from bayes_scaling.presentation.report.ahead import DrawAhead
+
+        ahead = DrawAhead(dpi=draw_ahead, after=loo_child)
     try:
         return _build(
             fit,
@@ -269,7 +297,12 @@ def build_report(
             title=title,
             about={"command": command or "", "source": source or ""},
             loo_child=loo_child,
+            ahead=ahead,
         )
+    except BaseException:
+        if ahead is not None:
+            ahead.cancel()
+        raise
     finally:
         loo_child.cancel()  # a no-op once its result was read
 
@@ -287,6 +320,7 @@ def _build(
     title: str | None,
     about: dict[str, str],
     loo_child: forked.Forked,
+    ahead: DrawAhead | None,
 ) -> Report:
     notes: dict[str, str] = {}
     headline: dict[str, pd.DataFrame] = {}
@@ -304,7 +338,7 @@ def _build(
             notes[key] = "no target loss: the law's metric is higher-is-better"
         else:
             headline[key] = frame
-    figures, figure_notes = make_figures(fit, compute=compute, target=target, ci=ci)
+    figures, figure_notes = make_figures(fit, compute=compute, target=target, ci=ci, ahead=ahead)
     notes.update(figure_notes)
     tables = {
         "parameters": parameter_table(fit, ci=ci),
@@ -349,4 +383,5 @@ def _build(
         figures=figures,
         notes=notes,
         facts=facts,
+        draw_ahead=ahead,
     )

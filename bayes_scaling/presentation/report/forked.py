@@ -21,7 +21,7 @@ from collections.abc import Callable
 
 from bayes_scaling.core.machine import available_cores, switched_on
 
-__all__ = ["CHILD_TIMEOUT", "ENV_SWITCH", "Forked", "allowed", "start"]
+__all__ = ["CHILD_TIMEOUT", "ENV_SWITCH", "Forked", "allowed", "start", "start_stream"]
 
 ENV_SWITCH = "BAYES_SCALING_REPORT_FORK"
 #: Seconds a child may stay silent, once its result is asked for, before it is killed.
@@ -61,6 +61,44 @@ class Forked:
             status = _reap(pid, kill=not finished)
         return bytes(data) if finished and status == 0 else None
 
+    @property
+    def running(self) -> bool:
+        """Whether the child may still send bytes (it was started and its pipe is open)."""
+        return self._pid is not None and self._read_end is not None
+
+    def ready(self) -> bool:
+        """Whether the child has sent bytes or ended, without reading them (for a child that
+        sends its whole result at the end, as :func:`start`'s do: its work is done). True for a
+        child that never ran or was already read."""
+        if not self.running:
+            return True
+        try:
+            return bool(select.select([self._read_end], [], [], 0.0)[0])
+        except (OSError, ValueError):
+            return True
+
+    def read_ready(self, *, wait: float = 0.0) -> bytes:
+        """Bytes the child has sent so far, waiting at most ``wait`` seconds for the first.
+
+        When the child closes its pipe it is collected and :attr:`running` turns False; if it
+        then failed, the bytes already read stay valid (a streaming caller frames its records).
+        """
+        if not self.running:
+            return b""
+        data = bytearray()
+        read_end = self._read_end
+        while True:
+            ready, _, _ = select.select([read_end], [], [], wait if not data else 0.0)
+            if not ready:
+                return bytes(data)
+            chunk = os.read(read_end, 1 << 20)
+            if not chunk:
+                os.close(read_end)
+                _reap(self._pid, kill=False)
+                self._pid = self._read_end = None
+                return bytes(data)
+            data.extend(chunk)
+
     def cancel(self) -> None:
         """Kill the child, if any, and forget its result."""
         if self._pid is not None and self._read_end is not None:
@@ -71,16 +109,29 @@ class Forked:
 
 def start(work: Callable[[], bytes]) -> Forked:
     """Run ``work`` in a forked child when :func:`allowed`; collect with :meth:`Forked.result`."""
+    # The whole result first: a write larger than the pipe's buffer waits for the reader, which
+    # may read only after its own work.
+    return _fork(lambda write_end: _write_all(write_end, work()))
+
+
+def start_stream(work: Callable[[Callable[[bytes], None]], None]) -> Forked:
+    """Run ``work(send)`` in a forked child when :func:`allowed`; each ``send(chunk)`` writes
+    to the pipe at once, for :meth:`Forked.read_ready` to take as it comes."""
+    return _fork(lambda write_end: work(lambda chunk: _write_all(write_end, chunk)))
+
+
+def _fork(child_main: Callable[[int], None]) -> Forked:
     if not allowed():
         return Forked(None, None)
     try:
         read_end, write_end = os.pipe()
     except OSError:
         return Forked(None, None)
+    _widen(read_end)
     try:
         with warnings.catch_warnings():
             # The warning is about locks held by other threads at the fork; the child only
-            # runs ``work``, and a child that hangs is killed after CHILD_TIMEOUT.
+            # runs its work, and a child that hangs is killed after CHILD_TIMEOUT.
             warnings.simplefilter("ignore", DeprecationWarning)
             pid = os.fork()
     except Exception:  # noqa: BLE001 - no child: the caller does the work
@@ -91,16 +142,29 @@ def start(work: Callable[[], bytes]) -> Forked:
         status = 1
         try:
             os.close(read_end)
-            # The whole result first: a write larger than the pipe's buffer waits for the
-            # reader, which may read only after its own work.
-            result = work()
-            with os.fdopen(write_end, "wb") as pipe:
-                pipe.write(result)
+            child_main(write_end)
+            os.close(write_end)
             status = 0
         finally:
             os._exit(status)
     os.close(write_end)
     return Forked(pid, read_end)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _widen(fd: int) -> None:
+    """Ask for a 1 MiB pipe buffer (Linux), so a child rarely waits for its reader."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass
 
 
 def _reap(pid: int, *, kill: bool) -> int | None:

@@ -65,7 +65,9 @@ def render_html(report: Any, *, dpi: int = 100) -> str:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    pngs = figure_pngs(list(report.figures.values()), dpi=dpi)
+    ahead = getattr(report, "draw_ahead", None)
+    shown = list(report.figures.values())
+    pngs = ahead.pngs(shown, dpi=dpi) if ahead is not None else figure_pngs(shown, dpi=dpi)
     figures = [
         {
             "title": title,
